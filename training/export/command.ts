@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+// Placeholder: the owner of this folder replaces it with the real command.
+export function registerExportCommand(_program: Command): void {}
