@@ -1,0 +1,235 @@
+/**
+ * Resumable, crash-safe training checkpoints.
+ *
+ * Layout of a run's checkpoint folder:
+ *   latest                  text file naming the newest complete checkpoint (replaced atomically)
+ *   step-00001200/
+ *     meta.json             step, JSON state (LR schedule, RNG, counters...), tensor index
+ *     state.bin             optimizer slots and extra tensors (e.g. image pools)
+ *     models/<name>/model.json + weights.bin   standard tfjs layers artifacts (export reads these)
+ *
+ * A checkpoint is written into a temporary folder, flushed, then renamed into place, and only
+ * then does `latest` point at it. A killed process or a full disk therefore never leaves a
+ * half-written checkpoint that resume would load.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import '../models/layers';
+import { writeFileAtomic } from '../data/images';
+
+export interface CheckpointData {
+  step: number;
+  models: Record<string, tfl.LayersModel>;
+  optimizers?: Record<string, tf.Optimizer>;
+  /** Extra tensors to restore exactly, e.g. CycleGAN's image history pools. */
+  tensors?: Record<string, tf.Tensor>;
+  /** JSON-serialisable training state: LR schedule position, RNG state, options... */
+  state?: Record<string, unknown>;
+}
+
+export interface RestoredCheckpoint {
+  path: string;
+  step: number;
+  state: Record<string, unknown>;
+  tensors: Record<string, tf.Tensor>;
+}
+
+interface Meta {
+  format: 'ganvas-checkpoint';
+  version: 1;
+  step: number;
+  savedAt: string;
+  models: string[];
+  optimizers: Record<string, string[]>;
+  tensors: string[];
+  specs: tf.io.WeightsManifestEntry[];
+  state: Record<string, unknown>;
+}
+
+const LATEST = 'latest';
+const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
+
+/** Saves one checkpoint and prunes old ones (keeps `keep`, default 3). Returns its folder. */
+export async function saveCheckpoint(dir: string, data: CheckpointData, opts: { keep?: number } = {}): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
+  const finalDir = path.join(dir, stepDirName(data.step));
+  const tmpDir = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
+  await fs.mkdir(path.join(tmpDir, 'models'), { recursive: true });
+  try {
+    for (const [name, model] of Object.entries(data.models)) await saveLayersModel(path.join(tmpDir, 'models', name), model);
+
+    const named: { name: string; tensor: tf.Tensor }[] = [];
+    const optimizers: Record<string, string[]> = {};
+    for (const [name, opt] of Object.entries(data.optimizers ?? {})) {
+      const weights = await opt.getWeights();
+      optimizers[name] = weights.map((w) => w.name);
+      weights.forEach((w, i) => named.push({ name: `optimizer/${name}/${i}`, tensor: w.tensor }));
+    }
+    for (const [name, t] of Object.entries(data.tensors ?? {})) named.push({ name: `tensor/${name}`, tensor: t });
+    const { data: bin, specs } = await tf.io.encodeWeights(named);
+    const meta: Meta = {
+      format: 'ganvas-checkpoint',
+      version: 1,
+      step: data.step,
+      savedAt: new Date().toISOString(),
+      models: Object.keys(data.models),
+      optimizers,
+      tensors: Object.keys(data.tensors ?? {}),
+      specs,
+      state: data.state ?? {},
+    };
+    await writeFileAtomic(path.join(tmpDir, 'state.bin'), new Uint8Array(bin as ArrayBuffer));
+    await writeFileAtomic(path.join(tmpDir, 'meta.json'), JSON.stringify(meta, null, 1));
+    await fs.rm(finalDir, { recursive: true, force: true });
+    await fs.rename(tmpDir, finalDir);
+  } catch (err) {
+    await fs.rm(tmpDir, { recursive: true, force: true });
+    throw new Error(`could not write checkpoint ${finalDir}: ${(err as Error).message}`);
+  }
+  await writeFileAtomic(path.join(dir, LATEST), `${stepDirName(data.step)}\n`);
+  await pruneCheckpoints(dir, opts.keep ?? 3);
+  return finalDir;
+}
+
+/** The newest complete checkpoint in `dir`, or null when there is none. */
+export async function findLatestCheckpoint(dir: string): Promise<string | null> {
+  try {
+    const name = (await fs.readFile(path.join(dir, LATEST), 'utf8')).trim();
+    const p = path.join(dir, name);
+    await fs.access(path.join(p, 'meta.json'));
+    return p;
+  } catch {
+    // No pointer (or it names a folder that is gone): fall back to the newest complete folder.
+    const complete = await completeCheckpoints(dir);
+    return complete.length ? path.join(dir, complete[complete.length - 1]) : null;
+  }
+}
+
+/**
+ * Restores weights into already-built models and optimizers (matched by order and shape) and
+ * returns the saved step, state and extra tensors.
+ */
+export async function loadCheckpoint(
+  checkpointDir: string,
+  targets: { models: Record<string, tfl.LayersModel>; optimizers?: Record<string, tf.Optimizer> },
+): Promise<RestoredCheckpoint> {
+  const meta = await readMeta(checkpointDir);
+  for (const [name, model] of Object.entries(targets.models)) {
+    if (!meta.models.includes(name)) throw new Error(`checkpoint ${checkpointDir} has no model "${name}" (it has: ${meta.models.join(', ')})`);
+    const saved = await loadLayersModel(path.join(checkpointDir, 'models', name));
+    copyWeights(saved, model, `${checkpointDir} model "${name}"`);
+    saved.dispose();
+  }
+  const bin = await fs.readFile(path.join(checkpointDir, 'state.bin'));
+  const decoded = tf.io.decodeWeights(toArrayBuffer(bin), meta.specs);
+  for (const [name, opt] of Object.entries(targets.optimizers ?? {})) {
+    const names = meta.optimizers[name];
+    if (!names) throw new Error(`checkpoint ${checkpointDir} has no optimizer "${name}"`);
+    await opt.setWeights(names.map((n, i) => ({ name: n, tensor: decoded[`optimizer/${name}/${i}`] })));
+  }
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const name of meta.tensors) tensors[name] = decoded[`tensor/${name}`];
+  return { path: checkpointDir, step: meta.step, state: meta.state, tensors };
+}
+
+/** Reads the JSON part of a checkpoint (step, state) without touching any tensor. */
+export async function readCheckpointState(checkpointDir: string): Promise<{ step: number; state: Record<string, unknown> }> {
+  const meta = await readMeta(checkpointDir);
+  return { step: meta.step, state: meta.state };
+}
+
+async function readMeta(checkpointDir: string): Promise<Meta> {
+  let meta: Meta;
+  try {
+    meta = JSON.parse(await fs.readFile(path.join(checkpointDir, 'meta.json'), 'utf8')) as Meta;
+  } catch (err) {
+    throw new Error(`not a readable checkpoint: ${checkpointDir} (${(err as Error).message})`);
+  }
+  if (meta.format !== 'ganvas-checkpoint') throw new Error(`not a Ganvas checkpoint: ${checkpointDir}`);
+  return meta;
+}
+
+function copyWeights(from: tfl.LayersModel, to: tfl.LayersModel, label: string): void {
+  const src = from.getWeights();
+  const dst = to.weights;
+  if (src.length !== dst.length) {
+    throw new Error(`${label}: ${src.length} weight tensors saved but the model has ${dst.length} (different architecture options?)`);
+  }
+  src.forEach((t, i) => {
+    if (t.shape.join('x') !== dst[i].shape.join('x')) {
+      throw new Error(`${label}: weight ${i} (${dst[i].name}) has shape [${dst[i].shape}] but the checkpoint has [${t.shape}]`);
+    }
+  });
+  to.setWeights(src);
+}
+
+async function completeCheckpoints(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const n of names.filter((n) => /^step-\d+$/.test(n)).sort()) {
+    try {
+      await fs.access(path.join(dir, n, 'meta.json'));
+      out.push(n);
+    } catch {
+      /* incomplete: ignored */
+    }
+  }
+  return out;
+}
+
+async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
+  const complete = await completeCheckpoints(dir);
+  for (const n of complete.slice(0, Math.max(0, complete.length - keep))) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+  // Leftovers of interrupted writes.
+  for (const n of await fs.readdir(dir)) {
+    if (/^step-\d+\.tmp-/.test(n) && !n.includes(`.tmp-${process.pid}-`)) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+  }
+}
+
+/** Saves a layers model as model.json + weights.bin (the layout `tf.loadLayersModel` and the exporter read). */
+export async function saveLayersModel(dir: string, model: tfl.LayersModel): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = artifacts.weightData as ArrayBuffer;
+      await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
+      const modelJson = {
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: 'ganvas',
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+      };
+      await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+}
+
+/** Loads a layers model from a folder holding model.json + its weight files (or from the model.json path). */
+export async function loadLayersModel(dirOrJson: string): Promise<tfl.LayersModel> {
+  const jsonPath = dirOrJson.endsWith('.json') ? dirOrJson : path.join(dirOrJson, 'model.json');
+  let json: { modelTopology: object; weightsManifest: tf.io.WeightsManifestConfig };
+  try {
+    json = JSON.parse(await fs.readFile(jsonPath, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read tfjs model ${jsonPath}: ${(err as Error).message}`);
+  }
+  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${jsonPath} is not a tfjs layers model.json`);
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const buffers = [];
+  for (const g of json.weightsManifest) for (const p of g.paths) buffers.push(await fs.readFile(path.join(path.dirname(jsonPath), p)));
+  const weightData = toArrayBuffer(Buffer.concat(buffers));
+  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
