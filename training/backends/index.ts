@@ -1,0 +1,291 @@
+/**
+ * Backend selection for training: picks the fastest tfjs backend that really works here,
+ * says which one and why in one line, and never falls back silently when one is asked for.
+ *
+ * Order (auto): tensorflow-gpu (@tensorflow/tfjs-node-gpu with a working CUDA GPU)
+ *   > tensorflow (@tensorflow/tfjs-node, libtensorflow on the CPU)
+ *   > webgpu (Dawn through the `webgpu` npm package, hardware adapter only)
+ *   > wasm (XNNPACK, SIMD; Ganvas registers the gradient kernels it lacks)
+ *   > cpu (pure JavaScript, last resort).
+ * The tfjs-node packages are optional: they are found by dynamic import and are never required.
+ * Enable GPU training with one line: `npm install @tensorflow/tfjs-node-gpu` (needs an NVIDIA
+ * driver, CUDA 11.2 and cuDNN 8.1 for the libtensorflow 2.9 that tfjs-node 4.x downloads).
+ */
+import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmGradientKernels } from './wasm-kernels';
+import { registerGanvasGradients } from './gradients';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface BackendCandidate {
+  name: string;
+  usable: boolean;
+  why: string;
+}
+
+export interface BackendReport {
+  name: BackendName;
+  reason: string;
+  candidates: BackendCandidate[];
+}
+
+export interface InitBackendOptions {
+  /** One of BACKEND_NAMES; `auto` or undefined picks the best usable one. */
+  backend?: string;
+  /** Receives the one line that says which backend was chosen and why. */
+  log?: (line: string) => void;
+}
+
+interface Probe extends BackendCandidate {
+  name: BackendName;
+  /** Usable, but not picked automatically (a software GPU is slower than wasm). */
+  autoPick: boolean;
+  /** Makes the backend tfjs's current one. Only called for the chosen candidate. */
+  activate?: () => Promise<void>;
+}
+
+const GPU_PKG = '@tensorflow/tfjs-node-gpu';
+const NODE_PKG = '@tensorflow/tfjs-node';
+
+function message(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0].slice(0, 200);
+}
+
+function isModuleNotFound(err: unknown, pkg: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(e?.message ?? '')) &&
+    (e?.message ?? '').includes(pkg)
+  );
+}
+
+/** Dynamic import through a variable, so bundlers and tsc do not require the optional package. */
+async function importOptional(pkg: string): Promise<{ ok: true; mod: unknown } | { ok: false; why: string }> {
+  try {
+    const spec = pkg;
+    return { ok: true, mod: await import(spec) };
+  } catch (err) {
+    if (isModuleNotFound(err, pkg)) return { ok: false, why: `not installed (npm install ${pkg})` };
+    return { ok: false, why: `installed but failed to load: ${message(err)}` };
+  }
+}
+
+/**
+ * Does libtensorflow (through tfjs-node-gpu) create a GPU device? Checked in a child process,
+ * so a CUDA failure cannot leave this process with a half-initialised native library, and
+ * TensorFlow's own device log says whether a GPU was really created.
+ */
+function probeCudaInChild(): { ok: boolean; why: string } {
+  const script =
+    `const tf = await import('${GPU_PKG}');` +
+    `const y = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));` +
+    `console.log('sum', (await y.sum().data())[0]);`;
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: process.cwd(),
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '0' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const out = `${res.stdout ?? ''}\n${res.stderr ?? ''}`;
+  if (res.status !== 0) return { ok: false, why: `installed but a test run failed: ${out.trim().split('\n').slice(-1)[0] ?? res.error?.message}` };
+  const dev = /device:GPU:\d[^\n]*?(?:->\s*device:\s*\d+,\s*name:\s*([^,\n]+))?/.exec(out);
+  if (!dev) {
+    const cudaErr = /(Could not load dynamic library[^\n]*|cuInit[^\n]*|CUDA[^\n]*error[^\n]*)/i.exec(out);
+    return { ok: false, why: `installed, but TensorFlow created no GPU device${cudaErr ? ` (${cudaErr[1].trim().slice(0, 160)})` : ''}; needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1` };
+  }
+  return { ok: true, why: `CUDA GPU ${dev[1]?.trim() ?? 'device:GPU:0'} via ${GPU_PKG}` };
+}
+
+async function activateTfBackend(name: string): Promise<void> {
+  if (!tf.findBackendFactory(name)) {
+    throw new Error(
+      `the package loaded but registered no '${name}' backend with this @tensorflow/tfjs-core; ` +
+        `install the same version as @tensorflow/tfjs-core (${tf.version_core})`,
+    );
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+}
+
+async function probeTensorflowGpu(): Promise<Probe> {
+  const base = { name: 'tensorflow-gpu' as const, autoPick: true };
+  const imp = await importOptional(GPU_PKG);
+  if (!imp.ok) return { ...base, usable: false, why: imp.why };
+  const cuda = probeCudaInChild();
+  if (!cuda.ok) return { ...base, usable: false, why: cuda.why };
+  return { ...base, usable: true, why: cuda.why, activate: () => activateTfBackend('tensorflow') };
+}
+
+async function probeTensorflow(gpuPackageLoaded: boolean): Promise<Probe> {
+  const base = { name: 'tensorflow' as const, autoPick: true };
+  const imp = await importOptional(NODE_PKG);
+  if (imp.ok) return { ...base, usable: true, why: `libtensorflow on the CPU via ${NODE_PKG}`, activate: () => activateTfBackend('tensorflow') };
+  if (gpuPackageLoaded) {
+    return { ...base, usable: true, why: `libtensorflow on the CPU via ${GPU_PKG} (no GPU device)`, activate: () => activateTfBackend('tensorflow') };
+  }
+  return { ...base, usable: false, why: imp.why };
+}
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
+
+let webgpuDevice: Promise<{ device: GPUDevice; info: GPUAdapterInfo }> | null = null;
+
+async function probeWebgpu(): Promise<Probe> {
+  const base = { name: 'webgpu' as const };
+  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    const spec = 'webgpu';
+    mod = await import(spec);
+  } catch (err) {
+    return { ...base, usable: false, autoPick: false, why: `the 'webgpu' (Dawn) package did not load: ${message(err)}` };
+  }
+  let adapter: GPUAdapter | null;
+  try {
+    const g = globalThis as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
+    const gpu = mod.create([]);
+    if (typeof g.navigator !== 'object' || g.navigator == null) {
+      Object.defineProperty(g, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    } else if (!(g.navigator as { gpu?: GPU }).gpu) {
+      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    }
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    return { ...base, usable: false, autoPick: false, why: `Dawn failed to start: ${message(err)}` };
+  }
+  if (!adapter) {
+    return {
+      ...base,
+      usable: false,
+      autoPick: false,
+      why: 'Dawn found no GPU adapter (no Vulkan driver; for SwiftShader set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)',
+    };
+  }
+  const info = (adapter as GPUAdapter & { info: GPUAdapterInfo }).info;
+  const desc = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+  const software = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE_ADAPTER.test(desc);
+  const activate = async (): Promise<void> => {
+    const webgpuPkg = await import('@tensorflow/tfjs-backend-webgpu');
+    if (!tf.findBackendFactory('webgpu')) {
+      // tfjs-backend-webgpu only self-registers when navigator.gpu existed at import time.
+      tf.registerBackend('webgpu', async () => {
+        webgpuDevice ??= (async () => {
+          const limits = adapter.limits;
+          const device = await adapter.requestDevice({
+            requiredLimits: {
+              maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+              maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+              maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+              maxBufferSize: limits.maxBufferSize,
+              maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+              maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+            },
+          });
+          return { device, info };
+        })();
+        const { device } = await webgpuDevice;
+        return new webgpuPkg.WebGPUBackend(device, info);
+      });
+    }
+    await activateTfBackend('webgpu');
+  };
+  if (software) {
+    return {
+      ...base,
+      usable: true,
+      autoPick: false,
+      why: `software adapter (${desc || 'fallback'}): works when asked for with --backend webgpu, but is not picked automatically because wasm is faster`,
+      activate,
+    };
+  }
+  return { ...base, usable: true, autoPick: true, why: `hardware GPU adapter: ${desc}`, activate };
+}
+
+async function probeWasm(): Promise<Probe> {
+  const base = { name: 'wasm' as const, autoPick: true };
+  try {
+    await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    return { ...base, usable: false, why: `@tensorflow/tfjs-backend-wasm did not load: ${message(err)}` };
+  }
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  const build = `${threads ? 'threaded ' : ''}${simd ? 'SIMD' : 'no SIMD'}`;
+  return {
+    ...base,
+    usable: true,
+    why: `XNNPACK ${build} build, single-threaded in Node; Ganvas's gradient kernels registered`,
+    activate: async () => {
+      registerWasmGradientKernels();
+      await activateTfBackend('wasm');
+    },
+  };
+}
+
+function probeCpu(): Probe {
+  return { name: 'cpu', usable: true, autoPick: true, why: 'pure JavaScript: always works, very slow (last resort)', activate: () => activateTfBackend('cpu') };
+}
+
+let probed: Promise<Probe[]> | null = null;
+
+/**
+ * Probes every backend once per process (no side effects beyond loading the packages that are
+ * installed and, for webgpu, starting Dawn).
+ */
+export function probeBackends(): Promise<Probe[]> {
+  probed ??= probeAll();
+  return probed;
+}
+
+async function probeAll(): Promise<Probe[]> {
+  const gpu = await probeTensorflowGpu();
+  const gpuPackageLoaded = !/not installed/.test(gpu.why);
+  const [node, webgpu, wasm] = [await probeTensorflow(gpuPackageLoaded), await probeWebgpu(), await probeWasm()];
+  return [gpu, node, webgpu, wasm, probeCpu()];
+}
+
+function candidatesTable(candidates: BackendCandidate[]): string {
+  return candidates.map((c) => `  ${c.usable ? '+' : '-'} ${c.name.padEnd(14)} ${c.why}`).join('\n');
+}
+
+/**
+ * Picks and activates a tfjs backend. Registers Ganvas's gradient fixes (MirrorPad) for every
+ * backend and the wasm gradient kernels when wasm is chosen.
+ */
+export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
+  registerGanvasGradients();
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const wanted = opts.backend?.trim().toLowerCase();
+  const probes = await probeBackends();
+  const candidates: BackendCandidate[] = probes.map(({ name, usable, why }) => ({ name, usable, why }));
+
+  let chosen: Probe | undefined;
+  let reason: string;
+  if (wanted && wanted !== 'auto') {
+    chosen = probes.find((p) => p.name === wanted);
+    if (!chosen) {
+      throw new Error(`unknown backend '${opts.backend}'; choose one of ${BACKEND_NAMES.join(', ')} or auto:\n${candidatesTable(candidates)}`);
+    }
+    if (!chosen.usable || !chosen.activate) {
+      throw new Error(`backend '${chosen.name}' is not usable here: ${chosen.why}\nall candidates:\n${candidatesTable(candidates)}`);
+    }
+    reason = `asked for with --backend (${chosen.why})`;
+  } else {
+    chosen = probes.find((p) => p.usable && p.autoPick && p.activate);
+    if (!chosen) throw new Error(`no usable tfjs backend:\n${candidatesTable(candidates)}`);
+    const better = probes.slice(0, probes.indexOf(chosen)).map((p) => `${p.name}: ${p.why}`);
+    reason = `best usable: ${chosen.why}${better.length ? `; not ${better.join('; ')}` : ''}`;
+  }
+  try {
+    await chosen.activate!();
+  } catch (err) {
+    throw new Error(`backend '${chosen.name}' failed to start: ${message(err)}\nall candidates:\n${candidatesTable(candidates)}`);
+  }
+  log(`backend: ${chosen.name} (${reason})`);
+  return { name: chosen.name, reason, candidates };
+}
+
+export { candidatesTable };
