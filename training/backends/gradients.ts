@@ -7,6 +7,10 @@
  * The correct gradient folds each border of dy back onto the pixels it was copied from.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// In Node, tfjs-core's own bundle registers no gradients; tfjs-layers' node bundle registers all of
+// them (the broken MirrorPad one included) when it loads. Loading it here, before our fixes are
+// registered, guarantees that ours win.
+import '@tensorflow/tfjs-layers';
 
 type Mode = 'reflect' | 'symmetric';
 

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmGradientKernels } from './wasm-kernels';
 import { registerGanvasGradients } from './gradients';
+import { registerCpuKernelFixes } from './cpu-kernels';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -253,10 +254,11 @@ function candidatesTable(candidates: BackendCandidate[]): string {
 
 /**
  * Picks and activates a tfjs backend. Registers Ganvas's gradient fixes (MirrorPad) for every
- * backend and the wasm gradient kernels when wasm is chosen.
+ * backend, the fixed cpu resize-gradient kernels, and the wasm gradient kernels when wasm is chosen.
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
   registerGanvasGradients();
+  registerCpuKernelFixes();
   const log = opts.log ?? ((line: string) => console.log(line));
   const wanted = opts.backend?.trim().toLowerCase();
   const probes = await probeBackends();

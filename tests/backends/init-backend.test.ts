@@ -1,0 +1,51 @@
+/** initBackend: auto choice, explicit choice, and errors that list every candidate. */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { BACKEND_NAMES, initBackend } from '../../training/backends';
+
+describe('initBackend', () => {
+  it('auto picks the best usable backend, says why in one line, and lists every candidate', async () => {
+    const lines: string[] = [];
+    const report = await initBackend({ log: (l) => lines.push(l) });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^backend: ${report.name} \\(`));
+    expect(report.candidates.map((c) => c.name)).toEqual([...BACKEND_NAMES]);
+    for (const c of report.candidates) expect(c.why.length).toBeGreaterThan(5);
+    // The first usable candidate that is not a software GPU wins; here (no tfjs-node, no GPU) that is wasm.
+    const firstUsable = report.candidates.find((c) => c.usable && !(c.name === 'webgpu' && /software/.test(c.why)));
+    expect(report.name).toBe(firstUsable!.name);
+    expect(tf.getBackend()).toBe(report.name === 'tensorflow-gpu' ? 'tensorflow' : report.name);
+    const wasm = report.candidates.find((c) => c.name === 'wasm')!;
+    expect(wasm.usable).toBe(true);
+    expect(wasm.why).toMatch(/SIMD/);
+  });
+
+  it('an explicit backend is used as asked', async () => {
+    const report = await initBackend({ backend: 'cpu', log: () => {} });
+    expect(report.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(report.reason).toMatch(/--backend/);
+    const back = await initBackend({ backend: 'wasm', log: () => {} });
+    expect(back.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('an unknown backend is an error listing every candidate and why', async () => {
+    const err = await initBackend({ backend: 'tpu', log: () => {} }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/unknown backend 'tpu'/);
+    for (const name of BACKEND_NAMES) expect(msg).toContain(name);
+  });
+
+  it('an unusable backend is an error, never a silent fallback', async () => {
+    const report = await initBackend({ backend: 'wasm', log: () => {} });
+    const unusable = report.candidates.find((c) => !c.usable);
+    if (!unusable) return; // every backend works on this machine: nothing to refuse
+    const err = await initBackend({ backend: unusable.name, log: () => {} }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(`backend '${unusable.name}' is not usable here: ${unusable.why}`);
+    for (const name of BACKEND_NAMES) expect((err as Error).message).toContain(name);
+    expect(tf.getBackend()).toBe('wasm');
+  });
+});
