@@ -6,6 +6,9 @@
  */
 const nextConfig = {
   reactStrictMode: true,
+  // `npm run typecheck` checks the whole repository (training included); the site build should not
+  // fail because a training file elsewhere is mid-edit.
+  typescript: { ignoreBuildErrors: true },
   async headers() {
     return [
       {

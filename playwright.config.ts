@@ -27,7 +27,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx next build && npx next start -H 127.0.0.1 -p ${PORT}`,
+    command: `node scripts/copy-ort.mjs && npx next build && npx next start -H 127.0.0.1 -p ${PORT}`,
     url: `http://127.0.0.1:${PORT}`,
     timeout: 600_000,
     reuseExistingServer: !process.env.CI,

@@ -5,10 +5,18 @@
  *   - sr x2 / x4: conv-relu-conv + DepthToSpace(DCR) + nearest upsample skip, range [0,1]
  * Weights come from a seeded PRNG, so every run builds byte-identical files.
  */
-import { onnx } from 'onnx-proto';
+import onnxProto from 'onnx-proto';
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelEntryInput } from '../../../lib/contract/manifest';
+
+// onnx-proto is CommonJS: take the namespace from the default export so both vitest and Playwright load it
+const { onnx } = onnxProto;
+type P = import('onnx-proto').onnx.IModelProto;
+type G = NonNullable<P['graph']>;
+type ITensor = NonNullable<G['initializer']>[number];
+type INode = NonNullable<G['node']>[number];
+type IValueInfo = NonNullable<G['input']>[number];
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -18,7 +26,7 @@ function rng(seed: number) {
   };
 }
 
-function floats(name: string, dims: number[], values: number[]): onnx.ITensorProto {
+function floats(name: string, dims: number[], values: number[]): ITensor {
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(new Float32Array(values).buffer) };
 }
 
@@ -32,7 +40,7 @@ function randomConv(name: string, cout: number, cin: number, k: number, scale: n
   return [floats(`${name}.w`, [cout, cin, k, k], w), floats(`${name}.b`, [cout], Array.from({ length: cout }, () => r() * 0.05))];
 }
 
-function conv(name: string, x: string, y: string): onnx.INodeProto {
+function conv(name: string, x: string, y: string): INode {
   return {
     opType: 'Conv', name, input: [x, `${name}.w`, `${name}.b`], output: [y],
     attribute: [
@@ -42,14 +50,14 @@ function conv(name: string, x: string, y: string): onnx.INodeProto {
   };
 }
 
-function io(name: string): onnx.IValueInfoProto {
+function io(name: string): IValueInfo {
   return {
     name,
     type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'H' }, { dimParam: 'W' }] } } },
   };
 }
 
-function model(graph: onnx.IGraphProto): Uint8Array {
+function model(graph: G): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, producerName: 'ganvas-test-fixtures', opsetImport: [{ domain: '', version: 13 }], graph }).finish();
 }
 

@@ -1,0 +1,76 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Draws an NCHW float32 GPUBuffer (an onnxruntime-web output kept on the GPU with
+ * preferredOutputLocation: 'gpu-buffer') straight onto a canvas with one render pass on
+ * ORT's own GPUDevice: no copy back to the CPU.
+ */
+const SHADER = /* wgsl */ `
+struct P { w: u32, h: u32, lo: f32, hi: f32 };
+@group(0) @binding(0) var<storage, read> img: array<f32>;
+@group(0) @binding(1) var<uniform> p: P;
+@vertex fn vs(@builtin(vertex_index) i: u32) -> @builtin(position) vec4f {
+  let xy = array<vec2f, 3>(vec2f(-1.0, -3.0), vec2f(3.0, 1.0), vec2f(-1.0, 1.0));
+  return vec4f(xy[i], 0.0, 1.0);
+}
+@fragment fn fs(@builtin(position) pos: vec4f) -> @location(0) vec4f {
+  let x = min(u32(pos.x), p.w - 1u);
+  let y = min(u32(pos.y), p.h - 1u);
+  let plane = p.w * p.h;
+  let i = y * p.w + x;
+  let rgb = vec3f(img[i], img[plane + i], img[2u * plane + i]);
+  return vec4f(clamp((rgb - vec3f(p.lo)) / (p.hi - p.lo), vec3f(0.0), vec3f(1.0)), 1.0);
+}`;
+
+export class CamGpuRenderer {
+  private ctx: GPUCanvasContext;
+  private pipeline: GPURenderPipeline;
+  private uniform: GPUBuffer;
+
+  constructor(private device: GPUDevice, canvas: OffscreenCanvas) {
+    const ctx = canvas.getContext('webgpu');
+    if (!ctx) throw new Error('no webgpu canvas context');
+    this.ctx = ctx;
+    const format = navigator.gpu.getPreferredCanvasFormat();
+    ctx.configure({ device, format, alphaMode: 'opaque' });
+    const module = device.createShaderModule({ code: SHADER });
+    this.pipeline = device.createRenderPipeline({
+      layout: 'auto',
+      vertex: { module, entryPoint: 'vs' },
+      fragment: { module, entryPoint: 'fs', targets: [{ format }] },
+      primitive: { topology: 'triangle-list' },
+    });
+    this.uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  draw(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number]): void {
+    const u = new ArrayBuffer(16);
+    new Uint32Array(u, 0, 2).set([w, h]);
+    new Float32Array(u, 8, 2).set(range);
+    this.device.queue.writeBuffer(this.uniform, 0, u);
+    const bind = this.device.createBindGroup({
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer } },
+        { binding: 1, resource: { buffer: this.uniform } },
+      ],
+    });
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginRenderPass({
+      colorAttachments: [{ view: this.ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: { r: 0, g: 0, b: 0, a: 1 } }],
+    });
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, bind);
+    pass.draw(3);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  done(): Promise<void> {
+    return this.device.queue.onSubmittedWorkDone();
+  }
+
+  destroy(): void {
+    this.uniform.destroy();
+    this.ctx.unconfigure();
+  }
+}

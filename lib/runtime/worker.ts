@@ -1,0 +1,409 @@
+/// <reference lib="webworker" />
+/**
+ * The inference worker: owns onnxruntime-web, every InferenceSession and all per-pixel work,
+ * so the page never blocks. onnxruntime-web is loaded at runtime from the site's own /ort/
+ * folder (copied there by scripts/copy-ort.mjs), never from a CDN and never bundled.
+ */
+import type * as Ort from 'onnxruntime-web';
+import {
+  blendRect,
+  blendTile,
+  nchwToRGBA,
+  planTiles,
+  rgbaToNCHW,
+  roundUp,
+  type TilePlan,
+} from '../imaging';
+import {
+  MAX_OUTPUT_PIXELS,
+  MAX_OUTPUT_SIDE,
+  type Backend,
+  type BackendInfo,
+  type BackendPref,
+  type CamSpec,
+  type ErrorCode,
+  type Request,
+  type Response,
+  type TensorMeta,
+} from './protocol';
+import { CamGpuRenderer } from './gpu-render';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+class WorkerError extends Error {
+  constructor(public code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+let ort: typeof Ort | null = null;
+let info: BackendInfo | null = null;
+const sessions = new Map<string, Ort.InferenceSession>();
+const cancelled = new Set<number>();
+const CACHE = 'ganvas-models-v1';
+
+function post(msg: Response, transfer: Transferable[] = []) {
+  self.postMessage(msg, transfer);
+}
+
+async function pickBackend(prefer: BackendPref): Promise<{ backend: Backend; reason: string }> {
+  if (prefer === 'wasm') return { backend: 'wasm', reason: 'WASM: forced by your setting' };
+  const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { backend: 'wasm', reason: 'WebGPU unavailable: this browser has no navigator.gpu' };
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return { backend: 'wasm', reason: `WebGPU unavailable: requestAdapter failed (${(e as Error).message})` };
+  }
+  if (!adapter) return { backend: 'wasm', reason: 'WebGPU unavailable: no adapter' };
+  const ai = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const desc = ai ? [ai.vendor, ai.architecture, ai.description].filter(Boolean).join(' ') : '';
+  const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(desc);
+  if (fallback && prefer !== 'webgpu') {
+    return { backend: 'wasm', reason: `WebGPU adapter is a software fallback (${desc || 'CPU'}): WASM is faster here` };
+  }
+  return { backend: 'webgpu', reason: `WebGPU${prefer === 'webgpu' ? ' (forced)' : ''}: ${desc || 'adapter found'}` };
+}
+
+async function init(prefer: BackendPref, wasmPaths: string): Promise<BackendInfo> {
+  const picked = await pickBackend(prefer);
+  const file = picked.backend === 'webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
+  ort = (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ `${wasmPaths}${file}`)) as typeof Ort;
+  const isolated = self.crossOriginIsolated === true;
+  const threads = isolated ? Math.max(1, Math.min(8, self.navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.wasmPaths = wasmPaths;
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+  const wasmNote = isolated ? `WASM ${threads} thread${threads > 1 ? 's' : ''}` : 'WASM single-threaded: page is not cross-origin isolated';
+  const reason = picked.backend === 'wasm' ? `${picked.reason}; ${wasmNote}` : picked.reason;
+  info = { backend: picked.backend, reason, threads, crossOriginIsolated: isolated };
+  return info;
+}
+
+function needOrt(): typeof Ort {
+  if (!ort || !info) throw new WorkerError('unknown', 'runtime not initialised');
+  return ort;
+}
+
+async function fetchModel(url: string, cacheKey: string): Promise<{ bytes: Uint8Array; fromCache: boolean }> {
+  let cache: Cache | null = null;
+  try {
+    cache = await caches.open(CACHE);
+  } catch {
+    cache = null; // Cache Storage unavailable (e.g. insecure context): just fetch
+  }
+  const hit = cache ? await cache.match(cacheKey) : undefined;
+  if (hit) return { bytes: new Uint8Array(await hit.arrayBuffer()), fromCache: true };
+  const res = await fetch(url);
+  if (!res.ok) throw new WorkerError('load', `could not download ${url}: HTTP ${res.status}`);
+  const buf = await res.arrayBuffer();
+  if (cache) await cache.put(cacheKey, new Response(buf, { headers: { 'content-type': 'application/octet-stream' } })).catch(() => undefined);
+  return { bytes: new Uint8Array(buf), fromCache: false };
+}
+
+function meta(list: readonly Ort.InferenceSession.ValueMetadata[]): TensorMeta[] {
+  return list.map((m) =>
+    m.isTensor ? { name: m.name, type: String(m.type), shape: [...m.shape].map((d) => (typeof d === 'number' ? d : String(d))) } : { name: m.name, type: 'non-tensor', shape: [] },
+  );
+}
+
+async function createSession(bytes: Uint8Array, gpuOutput = false): Promise<Ort.InferenceSession> {
+  const o = needOrt();
+  const eps = info!.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+  try {
+    return await o.InferenceSession.create(bytes, {
+      executionProviders: eps,
+      graphOptimizationLevel: 'all',
+      ...(gpuOutput ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    });
+  } catch (e) {
+    throw new WorkerError('load', `onnxruntime could not load this model: ${(e as Error).message ?? e}`);
+  }
+}
+
+/** Contract checks on a session: one 4-D NCHW 3-channel float input and output. */
+function contractProblems(s: Ort.InferenceSession): string[] {
+  const problems: string[] = [];
+  const check = (what: string, list: readonly Ort.InferenceSession.ValueMetadata[]) => {
+    if (list.length !== 1) problems.push(`${what}: expected exactly 1, found ${list.length}`);
+    const m = list[0];
+    if (!m) return;
+    if (!m.isTensor) return problems.push(`${what} "${m.name}" is not a tensor`);
+    if (m.type !== 'float32') problems.push(`${what} "${m.name}" is ${m.type}, expected float32`);
+    if (m.shape.length && m.shape.length !== 4) problems.push(`${what} "${m.name}" has ${m.shape.length} dims, expected 4 (NCHW)`);
+    else if (m.shape.length === 4 && typeof m.shape[1] === 'number' && m.shape[1] !== 3) problems.push(`${what} "${m.name}" has ${m.shape[1]} channels, expected 3 (RGB, NCHW)`);
+    for (const [i, d] of m.shape.entries()) if (i >= 2 && typeof d === 'number' && d > 0) problems.push(`${what} "${m.name}" has a fixed ${i === 2 ? 'height' : 'width'} ${d}; the contract needs dynamic H/W`);
+  };
+  check('input', s.inputMetadata);
+  check('output', s.outputMetadata);
+  return problems;
+}
+
+async function runTensor(key: string, data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
+  const o = needOrt();
+  const s = sessions.get(key);
+  if (!s) throw new WorkerError('load', `model "${key}" is not loaded`);
+  const x = new o.Tensor('float32', data, dims);
+  let out: Ort.InferenceSession.ReturnType;
+  try {
+    out = await s.run({ [s.inputNames[0]]: x });
+  } catch (e) {
+    throw new WorkerError('run', `the model failed on a ${dims.join('x')} input: ${(e as Error).message ?? e}`);
+  }
+  const y = out[s.outputNames[0]];
+  const result = { data: (await y.getData()) as Float32Array, dims: [...y.dims] };
+  for (const v of Object.values(out)) v.dispose();
+  return result;
+}
+
+let tileCanvas: OffscreenCanvas | null = null;
+function readRegion(src: ImageBitmap, x: number, y: number, w: number, h: number): Uint8ClampedArray {
+  if (!tileCanvas || tileCanvas.width < w || tileCanvas.height < h) tileCanvas = new OffscreenCanvas(Math.max(w, tileCanvas?.width ?? 0), Math.max(h, tileCanvas?.height ?? 0));
+  const ctx = tileCanvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.clearRect(0, 0, w, h);
+  ctx.drawImage(src, x, y, w, h, 0, 0, w, h);
+  return ctx.getImageData(0, 0, w, h).data;
+}
+
+async function decode(source: Blob | ImageBitmap): Promise<ImageBitmap> {
+  if (source instanceof ImageBitmap) return source;
+  try {
+    return await createImageBitmap(source);
+  } catch (e) {
+    const type = source.type || 'unknown type';
+    throw new WorkerError(
+      'decode',
+      `This browser could not decode the file as an image (${type}, ${(source.size / 1e6).toFixed(1)} MB): ${(e as Error).message || 'unsupported or corrupt data'}`,
+    );
+  }
+}
+
+async function imageJob(req: Extract<Request, { type: 'image' }>): Promise<void> {
+  const { id, key, spec } = req;
+  const t0 = performance.now();
+  const bmp = await decode(req.source);
+  const W = bmp.width, H = bmp.height, S = spec.scale;
+  const outW = W * S, outH = H * S;
+  if (outW > MAX_OUTPUT_SIDE || outH > MAX_OUTPUT_SIDE || outW * outH > MAX_OUTPUT_PIXELS) {
+    bmp.close();
+    throw new WorkerError('too-large', `The result would be ${outW}x${outH} (${((outW * outH) / 1e6).toFixed(0)} MP), over the browser's canvas limit (${MAX_OUTPUT_SIDE} px per side, ${MAX_OUTPUT_PIXELS / 1e6 | 0} MP). Use a smaller scale or image.`);
+  }
+  const plan: TilePlan = planTiles(W, H, { size: spec.tile.size, overlap: spec.tile.overlap, multipleOf: spec.multipleOf, scale: S });
+  post({ type: 'decoded', id, width: W, height: H, tiles: plan.tiles.length });
+  let out: Uint8ClampedArray;
+  try {
+    out = new Uint8ClampedArray(outW * outH * 4);
+  } catch {
+    bmp.close();
+    throw new WorkerError('too-large', `Not enough memory for a ${outW}x${outH} result (${((outW * outH * 4) / 1e6).toFixed(0)} MB).`);
+  }
+  try {
+    for (const t of plan.tiles) {
+      // yield to the event loop so a cancel message is seen between tiles
+      await new Promise((r) => setTimeout(r, 0));
+      if (cancelled.has(id)) throw new WorkerError('cancelled', 'Cancelled');
+      const rgba = readRegion(bmp, t.x, t.y, t.w, t.h);
+      const x = rgbaToNCHW(rgba, t.w, t.h, spec.inRange, t.tw, t.th);
+      const y = await runTensor(key, x, [1, 3, t.th, t.tw]);
+      const [n, c, oh, ow] = y.dims;
+      if (n !== 1 || c !== 3 || oh !== t.th * S || ow !== t.tw * S) {
+        throw new WorkerError('contract', `The model returned ${y.dims.join('x')} for a 1x3x${t.th}x${t.tw} input; expected 1x3x${t.th * S}x${t.tw * S} (scale ${S}).`);
+      }
+      const tileOut = nchwToRGBA(y.data, ow, oh, spec.outRange, t.w * S, t.h * S);
+      blendTile(out, outW, tileOut, blendRect(t, S), spec.feather);
+      post({ type: 'progress', id, done: t.index + 1, total: plan.tiles.length, elapsedMs: performance.now() - t0 });
+    }
+  } finally {
+    if (!(req.source instanceof ImageBitmap)) bmp.close();
+  }
+  const bitmap = await createImageBitmap(new ImageData(out as Uint8ClampedArray<ArrayBuffer>, outW, outH));
+  post({ type: 'image-done', id, bitmap, width: outW, height: outH, ms: performance.now() - t0, tiles: plan.tiles.length }, [bitmap]);
+}
+
+async function validate(req: Extract<Request, { type: 'validate' }>): Promise<void> {
+  const o = needOrt();
+  const s = await createSession(new Uint8Array(req.bytes));
+  const problems = contractProblems(s);
+  let probe: { in: number[]; out: number[] } | undefined;
+  if (!problems.length) {
+    const p = roundUp(Math.max(32, req.multipleOf), req.multipleOf);
+    const data = new Float32Array(3 * p * p);
+    for (let i = 0; i < data.length; i++) data[i] = req.inRange[0] + ((i % 97) / 96) * (req.inRange[1] - req.inRange[0]);
+    try {
+      const out = await s.run({ [s.inputNames[0]]: new o.Tensor('float32', data, [1, 3, p, p]) });
+      const y = out[s.outputNames[0]];
+      probe = { in: [1, 3, p, p], out: [...y.dims] };
+      const want = [1, 3, p * req.scale, p * req.scale];
+      if (y.dims.join('x') !== want.join('x')) problems.push(`probe: a ${probe.in.join('x')} input gave ${probe.out.join('x')}; with scale ${req.scale} it must give ${want.join('x')}`);
+      else {
+        const d = (await y.getData()) as Float32Array;
+        if (!d.every(Number.isFinite)) problems.push('probe: the output contains NaN or Infinity');
+      }
+    } catch (e) {
+      problems.push(`probe: running a 1x3x${p}x${p} input failed: ${(e as Error).message ?? e}`);
+    }
+  }
+  post({ type: 'validated', id: req.id, problems, inputs: meta(s.inputMetadata), outputs: meta(s.outputMetadata), probe });
+  await s.release();
+}
+
+// ---- webcam: frames in, translated frames drawn straight onto an OffscreenCanvas owned by the worker
+let cam: { key: string; canvas: OffscreenCanvas; ctx2d: OffscreenCanvasRenderingContext2D | null; gpu: CamGpuRenderer | null; session: Ort.InferenceSession } | null = null;
+
+async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<void> {
+  const o = needOrt();
+  const base = sessions.get(req.key);
+  if (!base) throw new WorkerError('load', `model "${req.key}" is not loaded`);
+  let gpu: CamGpuRenderer | null = null;
+  let session = base;
+  if (info!.backend === 'webgpu') {
+    // keep outputs on the GPU and draw them with a WebGPU pass on ORT's own device
+    const device = (await (o.env.webgpu as { device?: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice | undefined;
+    if (device) {
+      try {
+        gpu = new CamGpuRenderer(device, req.canvas);
+        session = await createSession(modelBytes.get(req.key)!, true);
+      } catch {
+        gpu = null;
+        session = base;
+      }
+    }
+  }
+  cam = { key: req.key, canvas: req.canvas, ctx2d: gpu ? null : req.canvas.getContext('2d'), gpu, session };
+}
+
+async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<void> {
+  if (!cam) throw new WorkerError('run', 'webcam is not started');
+  const o = needOrt();
+  const t0 = performance.now();
+  const { frame, spec } = req;
+  const w = frame.width, h = frame.height;
+  const rgba = readMirrored(frame, spec);
+  frame.close();
+  const x = new o.Tensor('float32', rgbaToNCHW(rgba, w, h, spec.inRange), [1, 3, h, w]);
+  const s = cam.session;
+  const out = await s.run({ [s.inputNames[0]]: x });
+  const y = out[s.outputNames[0]];
+  const [, , oh, ow] = y.dims;
+  if (cam.canvas.width !== ow || cam.canvas.height !== oh) {
+    cam.canvas.width = ow;
+    cam.canvas.height = oh;
+  }
+  if (cam.gpu && y.location === 'gpu-buffer') {
+    cam.gpu.draw(y.gpuBuffer as GPUBuffer, ow, oh, spec.outRange);
+    await cam.gpu.done();
+  } else {
+    const d = (await y.getData()) as Float32Array;
+    cam.ctx2d ??= cam.canvas.getContext('2d');
+    cam.ctx2d!.putImageData(new ImageData(nchwToRGBA(d, ow, oh, spec.outRange) as Uint8ClampedArray<ArrayBuffer>, ow, oh), 0, 0);
+  }
+  y.dispose();
+  post({ type: 'cam-done', id: req.id, latencyMs: performance.now() - t0, backend: info!.backend, gpuOutput: !!cam.gpu });
+}
+
+function readMirrored(frame: ImageBitmap, spec: CamSpec): Uint8ClampedArray {
+  const w = frame.width, h = frame.height;
+  if (!tileCanvas || tileCanvas.width < w || tileCanvas.height < h) tileCanvas = new OffscreenCanvas(Math.max(w, tileCanvas?.width ?? 0), Math.max(h, tileCanvas?.height ?? 0));
+  const ctx = tileCanvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.save();
+  if (spec.mirror) {
+    ctx.translate(w, 0);
+    ctx.scale(-1, 1);
+  }
+  ctx.drawImage(frame, 0, 0);
+  ctx.restore();
+  return ctx.getImageData(0, 0, w, h).data;
+}
+
+const modelBytes = new Map<string, Uint8Array>();
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case 'init':
+      post({ type: 'ready', id: req.id, info: await init(req.prefer, req.wasmPaths) });
+      return;
+    case 'load': {
+      needOrt();
+      const t0 = performance.now();
+      let bytes: Uint8Array, fromCache = false;
+      if ('url' in req.source) ({ bytes, fromCache } = await fetchModel(req.source.url, req.cacheKey ?? req.source.url));
+      else bytes = new Uint8Array(req.source.bytes);
+      const old = sessions.get(req.key);
+      const s = await createSession(bytes);
+      const problems = contractProblems(s);
+      if (problems.length) {
+        await s.release();
+        throw new WorkerError('contract', `This model does not follow the Ganvas contract:\n- ${problems.join('\n- ')}`);
+      }
+      sessions.set(req.key, s);
+      modelBytes.set(req.key, bytes);
+      if (old) await old.release();
+      post({ type: 'loaded', id: req.id, key: req.key, inputs: meta(s.inputMetadata), outputs: meta(s.outputMetadata), ms: performance.now() - t0, fromCache });
+      return;
+    }
+    case 'unload': {
+      const s = sessions.get(req.key);
+      sessions.delete(req.key);
+      modelBytes.delete(req.key);
+      if (s) await s.release();
+      post({ type: 'ok', id: req.id });
+      return;
+    }
+    case 'run': {
+      const t0 = performance.now();
+      const y = await runTensor(req.key, req.data, req.dims);
+      post({ type: 'result', id: req.id, data: y.data, dims: y.dims, ms: performance.now() - t0 }, [y.data.buffer]);
+      return;
+    }
+    case 'image':
+      await imageJob(req);
+      return;
+    case 'cancel':
+      cancelled.add(req.target);
+      post({ type: 'ok', id: req.id });
+      return;
+    case 'validate':
+      await validate(req);
+      return;
+    case 'cam-start':
+      await camStart(req);
+      post({ type: 'ok', id: req.id });
+      return;
+    case 'cam-frame':
+      await camFrame(req);
+      return;
+    case 'cam-snapshot': {
+      if (!cam) throw new WorkerError('run', 'webcam is not started');
+      const blob = await cam.canvas.convertToBlob({ type: 'image/png' });
+      post({ type: 'snapshot', id: req.id, blob });
+      return;
+    }
+    case 'cam-stop':
+      if (cam && cam.session !== sessions.get(cam.key)) await cam.session.release();
+      cam?.gpu?.destroy();
+      cam = null;
+      post({ type: 'ok', id: req.id });
+      return;
+  }
+}
+
+// One model operation at a time (sessions are not re-entrant); cancel and snapshot bypass the queue.
+let queue: Promise<unknown> = Promise.resolve();
+function serial(req: Request): Promise<void> {
+  if (req.type === 'cancel' || req.type === 'cam-snapshot') return handle(req);
+  const next = queue.then(() => handle(req));
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+self.onmessage = (ev: MessageEvent<Request>) => {
+  const req = ev.data;
+  serial(req).catch((e: unknown) => {
+    const code: ErrorCode = e instanceof WorkerError ? e.code : 'unknown';
+    post({ type: 'error', id: req.id, code, message: (e as Error)?.message ?? String(e) });
+  }).finally(() => {
+    if (req.type === 'image') cancelled.delete(req.id);
+  });
+};
