@@ -32,11 +32,9 @@ export function randomizeWeights(model: tfl.LayersModel, seed = 7, scale = 0.5):
     const ws = layer.weights;
     if (!ws.length) continue;
     layer.setWeights(
-      ws.map((w) => {
-        const n = w.shape.reduce((a, b) => a * b, 1);
-        const positive = /variance/.test(w.originalName);
-        const v = seededUniform(n, positive ? [0.5, 1.5] : [-scale, scale], s++);
-        return tf.tensor(v, w.shape);
+      layer.getWeights().map((w, i) => {
+        const positive = /variance/.test(ws[i].originalName);
+        return tf.tensor(seededUniform(w.size, positive ? [0.5, 1.5] : [-scale, scale], s++), w.shape);
       }),
     );
   }

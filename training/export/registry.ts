@@ -17,7 +17,7 @@ import { cropping2d, reflectionPad2d, zeroPadding2d } from './emitters/padding';
 import { upSampling2d } from './emitters/upsampling2d';
 import { pixelShuffle } from './emitters/pixel-shuffle';
 import { averagePooling2d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './emitters/pooling';
-import { flatten, identity, nestedModel } from './emitters/core';
+import { flatten, identity, nestedModel, rescaling } from './emitters/core';
 
 export const EMITTERS: Readonly<Record<string, Emitter>> = Object.freeze({
   // convolutions
@@ -61,6 +61,7 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = Object.freeze({
   GaussianDropout: identity,
   AlphaDropout: identity,
   Flatten: flatten,
+  Rescaling: rescaling,
   // models used as layers
   Model: nestedModel,
   Functional: nestedModel,

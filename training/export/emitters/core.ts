@@ -15,3 +15,13 @@ export const flatten: Emitter = (ctx) => {
 
 /** A LayersModel (functional or Sequential) used as a layer: its graph is inlined. */
 export const nestedModel: Emitter = (ctx) => ctx.emitModel(ctx.layer as unknown as LayersModel, ctx.inputs);
+
+/** Rescaling: x * scale + offset. */
+export const rescaling: Emitter = (ctx) => {
+  const scale = ctx.config.scale ?? 1;
+  const offset = ctx.config.offset ?? 0;
+  if (typeof scale !== 'number' || typeof offset !== 'number') return ctx.unsupported(`non-scalar scale/offset ${JSON.stringify({ scale, offset })}`);
+  const g = ctx.g;
+  const y = g.op('Mul', [ctx.inputs[0], g.float(`${ctx.name}/scale`, [scale], [])], {}, offset === 0 ? ctx.name : `${ctx.name}/mul`);
+  return [offset === 0 ? y : g.op('Add', [y, g.float(`${ctx.name}/offset`, [offset], [])], {}, ctx.name)];
+};
