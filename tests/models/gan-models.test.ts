@@ -79,7 +79,7 @@ describe('ResNet generator', () => {
     const g = resnetGenerator({ ngf: 2, nBlocks: 1 });
     let saved: tf.io.ModelArtifacts | undefined;
     await g.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
-    const loaded = await models.modelFromJSON(saved!.modelTopology as tf.io.ModelJSON['modelTopology'] & object);
+    const loaded = await models.modelFromJSON(saved!.modelTopology as Parameters<typeof models.modelFromJSON>[0]);
     loaded.setWeights(g.getWeights());
     const x = tf.randomUniform([1, 8, 12, 3]);
     const a = g.predict(x) as tf.Tensor;
@@ -126,7 +126,12 @@ describe('PatchGAN', () => {
     const v = await g.data();
     const rows = new Set<number>();
     const cols = new Set<number>();
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) if (v[i * size + j] !== 0) (rows.add(i), cols.add(j));
+    for (let i = 0; i < size; i++)
+      for (let j = 0; j < size; j++)
+        if (v[i * size + j] !== 0) {
+          rows.add(i);
+          cols.add(j);
+        }
     expect(rows.size).toBe(70);
     expect(cols.size).toBe(70);
     g.dispose();
