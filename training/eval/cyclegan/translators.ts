@@ -1,0 +1,135 @@
+/**
+ * Anything that translates an RGB image: an ONNX model that follows the manifest contract
+ * (Ganvas's own or third-party, run with onnxruntime-node), or a generator in a Ganvas training
+ * checkpoint (run with tfjs). Inputs are resized to the evaluation size by the caller.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
+import { findLatestCheckpoint, loadLayersModel } from '../../checkpoint';
+import type { RgbImage } from '../../data/images';
+
+export type Range = [number, number];
+
+export interface Translator {
+  label: string;
+  multipleOf: number;
+  translate(img: RgbImage): Promise<RgbImage>;
+  dispose(): Promise<void>;
+}
+
+function toFloats(img: RgbImage, [lo, hi]: Range, layout: 'nchw' | 'nhwc'): Float32Array {
+  const n = img.width * img.height;
+  const out = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = lo + (img.data[i * 3 + c] / 255) * (hi - lo);
+      out[layout === 'nchw' ? c * n + i : i * 3 + c] = v;
+    }
+  }
+  return out;
+}
+
+function fromFloats(data: Float32Array, width: number, height: number, [lo, hi]: Range, layout: 'nchw' | 'nhwc'): RgbImage {
+  const n = width * height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      const v = data[layout === 'nchw' ? c * n + i : i * 3 + c];
+      out[i * 3 + c] = Math.round(255 * Math.min(1, Math.max(0, (v - lo) / (hi - lo))));
+    }
+  }
+  return { width, height, data: out };
+}
+
+export async function onnxTranslator(file: string, entry: Pick<ModelEntry, 'input' | 'output' | 'multipleOf'> | null, fallbackRange: Range): Promise<Translator> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(file);
+  } catch (err) {
+    throw new Error(`cannot load ONNX model ${file}: ${(err as Error).message}`);
+  }
+  const inputName = entry?.input.name ?? session.inputNames[0];
+  const outputName = entry?.output.name ?? session.outputNames[0];
+  const inRange = (entry?.input.range ?? fallbackRange) as Range;
+  const outRange = (entry?.output.range ?? fallbackRange) as Range;
+  return {
+    label: path.basename(file),
+    multipleOf: entry?.multipleOf ?? 4,
+    async translate(img) {
+      const x = new ort.Tensor('float32', toFloats(img, inRange, 'nchw'), [1, 3, img.height, img.width]);
+      const r = await session.run({ [inputName]: x });
+      const y = r[outputName];
+      const [, c, h, w] = y.dims as number[];
+      if (c !== 3) throw new Error(`${file}: output has ${c} channels, expected 3 (NCHW RGB)`);
+      return fromFloats(y.data as Float32Array, w, h, outRange, 'nchw');
+    },
+    async dispose() {
+      await session.release();
+    },
+  };
+}
+
+export function tfjsTranslator(model: tfl.LayersModel, label: string, range: Range = [-1, 1]): Translator {
+  return {
+    label,
+    multipleOf: 4,
+    async translate(img) {
+      const y = tf.tidy(() => model.predict(tf.tensor4d(toFloats(img, range, 'nhwc'), [1, img.height, img.width, 3])) as tf.Tensor);
+      const data = (await y.data()) as Float32Array;
+      y.dispose();
+      return fromFloats(data, img.width, img.height, range, 'nhwc');
+    },
+    async dispose() {
+      model.dispose();
+    },
+  };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves a model argument: an .onnx file, a manifest id, a checkpoint folder (step-N), or a run
+ * folder (its newest checkpoint). For checkpoints, `generator` picks G (A->B) or F (B->A).
+ */
+export async function resolveTranslator(
+  spec: string,
+  opts: { manifest?: string; range?: Range; generator?: 'G' | 'F' },
+): Promise<{ translator: Translator; entry: ModelEntry | null; checkpoint: string | null }> {
+  const range = opts.range ?? [-1, 1];
+  let entries: ModelEntry[] = [];
+  if (opts.manifest && (await exists(opts.manifest))) {
+    entries = parseManifest(JSON.parse(await fs.readFile(opts.manifest, 'utf8'))).models;
+  }
+  const byId = entries.find((e) => e.id === spec);
+  if (byId) {
+    const file = path.join(path.dirname(opts.manifest!), byId.file);
+    return { translator: await onnxTranslator(file, byId, range), entry: byId, checkpoint: null };
+  }
+  if (spec.endsWith('.onnx')) {
+    if (!(await exists(spec))) throw new Error(`model file ${spec} does not exist`);
+    const entry = entries.find((e) => path.resolve(path.dirname(opts.manifest!), e.file) === path.resolve(spec)) ?? null;
+    return { translator: await onnxTranslator(spec, entry, range), entry, checkpoint: null };
+  }
+  if (await exists(spec)) {
+    let ckpt = spec;
+    if (!(await exists(path.join(spec, 'meta.json')))) {
+      ckpt = (await findLatestCheckpoint(spec)) ?? (await findLatestCheckpoint(path.join(spec, 'checkpoints'))) ?? '';
+      if (!ckpt) throw new Error(`${spec} is neither an ONNX file, a manifest id, nor a folder with Ganvas checkpoints`);
+    }
+    const g = opts.generator ?? 'G';
+    const model = await loadLayersModel(path.join(ckpt, 'models', g));
+    return { translator: tfjsTranslator(model, `${ckpt}#${g}`, range), entry: null, checkpoint: ckpt };
+  }
+  throw new Error(`model "${spec}" is not a file, a folder, or an id in ${opts.manifest ?? 'the manifest'}`);
+}

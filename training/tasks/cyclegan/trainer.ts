@@ -1,0 +1,302 @@
+/**
+ * CycleGAN (Zhu et al. 2017) training state and one optimisation step.
+ *
+ * G: A -> B, F: B -> A, D_A judges A images, D_B judges B images. Per step (batch of real A and B):
+ *   G step:  L_G = L_adv(D_B(G(a)), real) + L_adv(D_A(F(b)), real)
+ *                + lambda * (|F(G(a)) - a|_1 + |G(F(b)) - b|_1)
+ *                + lambda * lambdaIdt * (|G(b) - b|_1 + |F(a) - a|_1)
+ *   D step:  L_D_B = 1/2 (L_adv(D_B(b), real) + L_adv(D_B(pool_B(G(a))), fake)), same for D_A
+ *            (WGAN-GP: E[D(fake)] - E[D(real)] + 10 GP, no 1/2).
+ * Adam (lr 2e-4, beta1 0.5) for the two generators together and the two discriminators together.
+ * A step whose losses or gradient norms are not finite is not applied (the loop rolls back).
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Rng } from '../../data/unpaired';
+import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../checkpoint';
+import { dAccuracy, ganLoss, globalNorm, gradientPenalty, l1, type GanLoss } from './losses';
+import { ImagePool } from './pool';
+import { buildDiscriminator, buildGenerator, type NetOptions } from './models';
+
+export interface TrainerOptions extends NetOptions {
+  loss: GanLoss;
+  lambdaCycle: number;
+  /** Identity loss weight, as a fraction of lambdaCycle (paper: 0.5). */
+  lambdaIdt: number;
+  /** WGAN-GP penalty weight. */
+  gpWeight: number;
+  poolSize: number;
+  lr: number;
+  /** Discriminator LR (default: lr). */
+  lrD: number;
+  beta1: number;
+  batchSize: number;
+  crop: number;
+  /** Total steps; LR constant until decayFrom, then linear to 0 at steps. */
+  steps: number;
+  decayFrom: number;
+  seed: number;
+}
+
+export interface StepMetrics {
+  step: number;
+  gAdv: number;
+  gAdvA2B: number;
+  gAdvB2A: number;
+  cycle: number;
+  idt: number;
+  dReal: number;
+  dFake: number;
+  gp: number;
+  dAccReal: number;
+  dAccFake: number;
+  gradNormG: number;
+  gradNormD: number;
+  lr: number;
+  /** False when a loss or gradient norm was NaN/Inf and the update was skipped. */
+  applied: boolean;
+}
+
+type Vars = tf.Variable[];
+const varsOf = (...models: tfl.LayersModel[]): Vars =>
+  models.flatMap((m) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+
+/** LR at `step`: constant, then linear decay to 0 (the paper's 100 + 100 epochs, in steps). */
+export function lrAt(o: Pick<TrainerOptions, 'steps' | 'decayFrom'>, base: number, step: number): number {
+  if (step < o.decayFrom) return base;
+  const span = Math.max(1, o.steps - o.decayFrom);
+  return base * Math.max(0, 1 - (step - o.decayFrom) / span);
+}
+
+export class CycleGanTrainer {
+  step = 0;
+  /** Multiplies both LRs; halved on every divergence rollback. */
+  lrScale = 1;
+  rng: Rng;
+  readonly poolA: ImagePool;
+  readonly poolB: ImagePool;
+  readonly optG: tf.AdamOptimizer;
+  readonly optD: tf.AdamOptimizer;
+  private readonly gVars: Vars;
+  private readonly dVars: Vars;
+
+  private constructor(
+    readonly opts: TrainerOptions,
+    readonly G: tfl.LayersModel,
+    readonly F: tfl.LayersModel,
+    readonly DA: tfl.LayersModel,
+    readonly DB: tfl.LayersModel,
+  ) {
+    this.rng = new Rng(opts.seed);
+    this.poolA = new ImagePool(opts.poolSize);
+    this.poolB = new ImagePool(opts.poolSize);
+    this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
+    this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
+    this.gVars = varsOf(G, F);
+    this.dVars = varsOf(DA, DB);
+  }
+
+  static async create(opts: TrainerOptions): Promise<CycleGanTrainer> {
+    const G = await buildGenerator(opts, 'G_A2B', opts.seed * 1000 + 1);
+    const F = await buildGenerator(opts, 'F_B2A', opts.seed * 1000 + 301);
+    const DA = await buildDiscriminator(opts, 'D_A');
+    const DB = await buildDiscriminator(opts, 'D_B');
+    return new CycleGanTrainer(opts, G, F, DA, DB);
+  }
+
+  /**
+   * Rebuilds a trainer from a checkpoint: the architectures come from the checkpoint's own
+   * model.json files, then weights, Adam state, pools, RNG, LR scale and step are restored.
+   */
+  static async resume(checkpointDir: string, override: Partial<TrainerOptions> = {}): Promise<CycleGanTrainer> {
+    const load = (n: string) => loadLayersModel(path.join(checkpointDir, 'models', n));
+    const [G, F, DA, DB] = [await load('G'), await load('F'), await load('DA'), await load('DB')];
+    const meta = await import('../../checkpoint').then((m) => m.readCheckpointState(checkpointDir));
+    const saved = meta.state.options as TrainerOptions;
+    if (!saved) throw new Error(`${checkpointDir} is not a CycleGAN checkpoint (no options in its state)`);
+    const t = new CycleGanTrainer({ ...saved, ...override }, G, F, DA, DB);
+    await t.restore(checkpointDir);
+    return t;
+  }
+
+  /** Restores everything but the architecture from a checkpoint into this trainer. */
+  async restore(checkpointDir: string): Promise<void> {
+    // Adam's slots are created lazily; restoring before the first step fills them.
+    const r = await loadCheckpoint(checkpointDir, {
+      models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB },
+      optimizers: { G: this.optG, D: this.optD },
+    });
+    this.step = r.step;
+    const s = r.state as { rng: number; lrScale: number };
+    this.rng = new Rng(s.rng);
+    this.lrScale = s.lrScale ?? 1;
+    this.poolA.restore(r.tensors.poolA);
+    this.poolB.restore(r.tensors.poolB);
+    for (const t of Object.values(r.tensors)) t.dispose();
+  }
+
+  async save(dir: string, extraState: Record<string, unknown> = {}, keep = 3): Promise<string> {
+    const shape = [this.opts.crop, this.opts.crop, 3];
+    const tensors: Record<string, tf.Tensor> = {};
+    const pa = this.poolA.toTensor(shape);
+    const pb = this.poolB.toTensor(shape);
+    if (pa) tensors.poolA = pa;
+    if (pb) tensors.poolB = pb;
+    try {
+      return await saveCheckpoint(
+        dir,
+        {
+          step: this.step,
+          models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB },
+          optimizers: { G: this.optG, D: this.optD },
+          tensors,
+          state: { ...extraState, options: this.opts, rng: this.rng.state, lrScale: this.lrScale },
+        },
+        { keep },
+      );
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+
+  static async latest(dir: string): Promise<string | null> {
+    return findLatestCheckpoint(dir);
+  }
+
+  currentLr(): { g: number; d: number } {
+    return {
+      g: lrAt(this.opts, this.opts.lr, this.step) * this.lrScale,
+      d: lrAt(this.opts, this.opts.lrD, this.step) * this.lrScale,
+    };
+  }
+
+  /** One G step and one D step on a batch of real A and B images (NHWC floats in [-1, 1]). */
+  trainStep(aData: Float32Array, bData: Float32Array): StepMetrics {
+    const o = this.opts;
+    const n = o.batchSize;
+    const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
+    const lr = this.currentLr();
+    (this.optG as unknown as { learningRate: number }).learningRate = lr.g;
+    (this.optD as unknown as { learningRate: number }).learningRate = lr.d;
+    const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor;
+    const F = (x: tf.Tensor) => this.F.apply(x) as tf.Tensor;
+    const DA = (x: tf.Tensor) => this.DA.apply(x) as tf.Tensor;
+    const DB = (x: tf.Tensor) => this.DB.apply(x) as tf.Tensor;
+    const realA = tf.tensor4d(aData, shape);
+    const realB = tf.tensor4d(bData, shape);
+    let applied = true;
+    const m: Record<string, number> = {};
+    try {
+      // ---- generators
+      let fakeB: tf.Tensor | null = null;
+      let fakeA: tf.Tensor | null = null;
+      const parts: Record<string, tf.Scalar> = {};
+      const gOut = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const fB = G(realA);
+          const fA = F(realB);
+          fakeB = tf.keep(fB);
+          fakeA = tf.keep(fA);
+          const advA2B = ganLoss(o.loss, DB(fB), true);
+          const advB2A = ganLoss(o.loss, DA(fA), true);
+          const cycle = tf.mul(tf.add(l1(F(fB), realA), l1(G(fA), realB)), o.lambdaCycle);
+          let total = tf.add(tf.add(advA2B, advB2A), cycle);
+          let idt: tf.Scalar = tf.scalar(0);
+          if (o.lambdaIdt > 0) {
+            idt = tf.mul(tf.add(l1(G(realB), realB), l1(F(realA), realA)), o.lambdaCycle * o.lambdaIdt);
+            total = tf.add(total, idt);
+          }
+          parts.advA2B = tf.keep(advA2B);
+          parts.advB2A = tf.keep(advB2A);
+          parts.cycle = tf.keep(cycle as tf.Scalar);
+          parts.idt = tf.keep(idt);
+          return total as tf.Scalar;
+        }, this.gVars);
+        return { value, grads, norm: globalNorm(Object.values(grads)) };
+      });
+      for (const [k, v] of Object.entries(parts)) m[k] = v.dataSync()[0];
+      m.gradNormG = gOut.norm.dataSync()[0];
+      const gOk = [m.advA2B, m.advB2A, m.cycle, m.idt, m.gradNormG].every(Number.isFinite);
+      if (gOk) this.optG.applyGradients(gOut.grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      else applied = false;
+      tf.dispose([gOut.value, gOut.norm, Object.values(gOut.grads), Object.values(parts)]);
+
+      // ---- discriminators (on pooled fakes)
+      const fbData = (fakeB as unknown as tf.Tensor).dataSync() as Float32Array;
+      const faData = (fakeA as unknown as tf.Tensor).dataSync() as Float32Array;
+      tf.dispose([fakeB as unknown as tf.Tensor, fakeA as unknown as tf.Tensor]);
+      const pooledB = tf.tensor4d(this.poolB.query(fbData, n, this.rng), shape);
+      const pooledA = tf.tensor4d(this.poolA.query(faData, n, this.rng), shape);
+      const epsA = tf.tensor4d(Float32Array.from({ length: n }, () => this.rng.next()), [n, 1, 1, 1]);
+      const epsB = tf.tensor4d(Float32Array.from({ length: n }, () => this.rng.next()), [n, 1, 1, 1]);
+      const dParts: Record<string, tf.Scalar> = {};
+      const dOut = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const half = o.loss === 'wgan-gp' ? 1 : 0.5;
+          const one = (D: (x: tf.Tensor) => tf.Tensor, real: tf.Tensor, fake: tf.Tensor, eps: tf.Tensor) => {
+            const dr = D(real);
+            const df = D(fake);
+            const lr_ = ganLoss(o.loss, dr, true);
+            const lf = ganLoss(o.loss, df, false);
+            const acc = dAccuracy(o.loss, dr, df);
+            let loss = tf.mul(tf.add(lr_, lf), half);
+            let gp: tf.Scalar = tf.scalar(0);
+            if (o.loss === 'wgan-gp') {
+              gp = gradientPenalty(D, real, fake, eps);
+              loss = tf.add(loss, tf.mul(gp, o.gpWeight));
+            }
+            return { loss: loss as tf.Scalar, lr_, lf, acc, gp };
+          };
+          const b = one(DB, realB, pooledB, epsB);
+          const a = one(DA, realA, pooledA, epsA);
+          const avg = (x: tf.Scalar, y: tf.Scalar) => tf.keep(tf.div(tf.add(x, y), 2) as tf.Scalar);
+          dParts.dReal = avg(a.lr_, b.lr_);
+          dParts.dFake = avg(a.lf, b.lf);
+          dParts.accReal = avg(a.acc.real, b.acc.real);
+          dParts.accFake = avg(a.acc.fake, b.acc.fake);
+          dParts.gp = avg(a.gp, b.gp);
+          return tf.add(a.loss, b.loss) as tf.Scalar;
+        }, this.dVars);
+        return { value, grads, norm: globalNorm(Object.values(grads)) };
+      });
+      for (const [k, v] of Object.entries(dParts)) m[k] = v.dataSync()[0];
+      m.gradNormD = dOut.norm.dataSync()[0];
+      const dOk = [m.dReal, m.dFake, m.gp, m.gradNormD].every(Number.isFinite);
+      if (gOk && dOk) this.optD.applyGradients(dOut.grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      else applied = false;
+      tf.dispose([dOut.value, dOut.norm, Object.values(dOut.grads), Object.values(dParts), pooledA, pooledB, epsA, epsB]);
+    } finally {
+      tf.dispose([realA, realB]);
+    }
+    if (applied) this.step++;
+    return {
+      step: this.step,
+      gAdv: m.advA2B + m.advB2A,
+      gAdvA2B: m.advA2B,
+      gAdvB2A: m.advB2A,
+      cycle: m.cycle,
+      idt: m.idt,
+      dReal: m.dReal ?? NaN,
+      dFake: m.dFake ?? NaN,
+      gp: m.gp ?? 0,
+      dAccReal: m.accReal ?? NaN,
+      dAccFake: m.accFake ?? NaN,
+      gradNormG: m.gradNormG,
+      gradNormD: m.gradNormD ?? NaN,
+      lr: lr.g,
+      applied,
+    };
+  }
+
+  /** Translates NHWC [-1, 1] images with G (AtoB) or F (BtoA). */
+  translate(x: tf.Tensor4D, direction: 'AtoB' | 'BtoA'): tf.Tensor4D {
+    return tf.tidy(() => (direction === 'AtoB' ? this.G : this.F).apply(x) as tf.Tensor4D);
+  }
+
+  dispose(): void {
+    for (const m of [this.G, this.F, this.DA, this.DB]) m.dispose();
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
