@@ -1,4 +1,128 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import { repoRoot } from '../../eval/sr/evaluate';
+import { trainSr, type SrTrainOptions } from './train';
+import { runSrEval } from './eval-command';
 
-// Placeholder: the owner of this folder replaces it with the real train/eval subcommands.
-export function registerSrCommands(_train: Command, _evaluate: Command): void {}
+const DEFAULT_DATA = path.resolve(repoRoot, '../shared/datasets/sr/T91');
+
+function int(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new Error(`${name} must be an integer, got "${v}"`);
+    return n;
+  };
+}
+function num(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+const list = (v: string) => v.split(',').map((s) => int('--features')(s.trim()));
+
+export function registerSrCommands(train: Command, evaluate: Command): void {
+  train
+    .command('sr')
+    .description('train a super-resolution model (real-time or quality tier; --gan for the SRGAN fine-tune)')
+    .option('--tier <tier>', 'real-time | quality', 'real-time')
+    .option('--scale <n>', 'upscaling factor (2, 3 or 4)', int('--scale'), 2)
+    .option('--data <folder>', 'folder of HR training images', DEFAULT_DATA)
+    .option('--out <folder>', 'run folder (checkpoints/, model/, summary.json); default runs/sr-<tier>-x<scale>')
+    .option('--steps <n>', 'total optimizer steps (the LR schedule spans these)', int('--steps'), 20000)
+    .option('--batch <n>', 'patches per step', int('--batch'), 16)
+    .option('--patch <n>', 'LR patch side (HR patch = patch * scale)', int('--patch'))
+    .option('--lr <x>', 'peak learning rate (Adam)', num('--lr'), 1e-3)
+    .option('--lr-min <x>', 'final learning rate', num('--lr-min'), 1e-5)
+    .option('--schedule <s>', 'cosine | step', 'cosine')
+    .option('--warmup <n>', 'linear warm-up steps', int('--warmup'), 100)
+    .option('--max-minutes <m>', 'stop (with a checkpoint) after this much wall time; --resume continues', num('--max-minutes'))
+    .option('--resume', 'continue from the newest checkpoint in <out>/checkpoints', false)
+    .option('--seed <n>', 'PRNG seed of the patch sampler', int('--seed'), 1)
+    .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, ...)')
+    .option('--features <list>', 'real-time: conv widths, e.g. 64,32,32; quality: feature width, e.g. 48', list)
+    .option('--blocks <n>', 'quality tier: residual blocks', int('--blocks'))
+    .option('--val-set <name>', 'benchmark set for validation PSNR (Set5, Set14, BSD100; "none" to skip)', 'Set5')
+    .option('--val-every <n>', 'validate every n steps', int('--val-every'), 500)
+    .option('--val-limit <n>', 'validate on the first n images only', int('--val-limit'))
+    .option('--ckpt-every <n>', 'checkpoint every n steps', int('--ckpt-every'), 250)
+    .option('--keep <n>', 'checkpoints to keep', int('--keep'), 2)
+    .option('--limit <n>', 'use only the first n training images', int('--limit'))
+    .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder')
+    .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
+    .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
+    .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
+    .option('--d-lr <x>', 'discriminator learning rate', num('--d-lr'), 1e-4)
+    .option('--no-progress', 'no progress bar')
+    .action(async (raw: Record<string, unknown>) => {
+      const tier = raw.tier as string;
+      if (tier !== 'real-time' && tier !== 'quality') throw new Error(`--tier must be real-time or quality, got "${tier}"`);
+      const scale = raw.scale as number;
+      if (![2, 3, 4].includes(scale)) throw new Error(`--scale must be 2, 3 or 4, got ${scale}`);
+      const schedule = raw.schedule as string;
+      if (schedule !== 'cosine' && schedule !== 'step') throw new Error(`--schedule must be cosine or step, got "${schedule}"`);
+      const ganLoss = raw.ganLoss as string;
+      if (ganLoss !== 'bce' && ganLoss !== 'lsgan') throw new Error(`--gan-loss must be bce or lsgan, got "${ganLoss}"`);
+      const valSet = raw.valSet as string;
+      const o: SrTrainOptions = {
+        tier,
+        scale,
+        data: path.resolve(raw.data as string),
+        out: path.resolve((raw.out as string | undefined) ?? path.join(repoRoot, 'runs', `sr-${tier}-x${scale}${raw.gan ? '-gan' : ''}`)),
+        steps: raw.steps as number,
+        batch: raw.batch as number,
+        patch: (raw.patch as number | undefined) ?? (scale === 4 ? 24 : 32),
+        lr: raw.lr as number,
+        lrMin: raw.lrMin as number,
+        schedule,
+        warmup: raw.warmup as number,
+        maxMinutes: raw.maxMinutes as number | undefined,
+        resume: raw.resume as boolean,
+        seed: raw.seed as number,
+        backend: raw.backend as string | undefined,
+        features: raw.features as number[] | undefined,
+        blocks: raw.blocks as number | undefined,
+        valSet: valSet === 'none' ? undefined : valSet,
+        valEvery: raw.valEvery as number,
+        valLimit: raw.valLimit as number | undefined,
+        ckptEvery: raw.ckptEvery as number,
+        keep: raw.keep as number,
+        limit: raw.limit as number | undefined,
+        init: raw.init ? path.resolve(raw.init as string) : undefined,
+        gan: raw.gan as boolean,
+        ganLoss,
+        advWeight: raw.advWeight as number,
+        dLr: raw.dLr as number,
+        progress: raw.progress as boolean,
+      };
+      if (o.batch < 1 || o.patch < 4 || o.steps < 1) throw new Error('--batch >= 1, --patch >= 4 and --steps >= 1 are required');
+      await trainSr(o);
+    });
+
+  evaluate
+    .command('sr')
+    .description('Y-PSNR / SSIM on Set5, Set14, BSD100 (official MATLAB-bicubic LR) for bicubic, a manifest model, an ONNX file, a tfjs model or an UpscalerJS peer')
+    .option('--model <what>', 'bicubic | manifest id (e.g. sr-realtime-x2) | path to .onnx | tfjs model folder or model.json | run folder | upscaler:<slim|medium|thick>', 'bicubic')
+    .option('--scale <n>', 'scale (taken from the manifest entry when --model is an id)', int('--scale'))
+    .option('--sets <list>', 'comma-separated benchmark sets', 'Set5,Set14,BSD100')
+    .option('--data-root <folder>', 'folder holding <set>/HR and <set>/LR_bicubic/X<s>', path.resolve(repoRoot, '../shared/datasets/sr'))
+    .option('--limit <n>', 'first n images per set', int('--limit'))
+    .option('--range <r>', 'pixel range of a bare ONNX/tfjs model: 0,1 | -1,1 | 0,255', '0,1')
+    .option('--tile <n>', 'run in tiles of n LR pixels (0: whole image)', int('--tile'), 0)
+    .option('--backend <name>', 'tfjs backend for tfjs models (default wasm)', 'wasm')
+    .option('--json <file>', 'also write the results as JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      await runSrEval({
+        model: raw.model as string,
+        scale: raw.scale as number | undefined,
+        sets: (raw.sets as string).split(',').map((s) => s.trim()).filter(Boolean),
+        root: path.resolve(raw.dataRoot as string),
+        limit: raw.limit as number | undefined,
+        range: raw.range as string,
+        tile: raw.tile as number,
+        backend: raw.backend as string,
+        json: raw.json as string | undefined,
+      });
+    });
+}

@@ -1,0 +1,137 @@
+/**
+ * Super-resolution patch sampler.
+ *
+ * Every training image is modcropped and downscaled once with MATLAB-compatible bicubic
+ * (`bicubic.ts`), so the LR the network sees is made exactly like the benchmark LR. A batch is
+ * a set of aligned LR/HR crops with random flips and 90-degree rotations (both commute with the
+ * symmetric bicubic kernel on a modcropped grid, so augmenting the pair is the same as
+ * augmenting HR and downscaling). All randomness comes from one seeded PRNG whose state is a
+ * plain number array saved in checkpoints, so a resumed run draws exactly the batches an
+ * uninterrupted run would have drawn.
+ */
+import { bicubicDownscale } from './bicubic';
+import { describeLoadReport, loadImageFolder, type FolderLoadReport, type RgbImage } from './images';
+
+/** sfc32: small, fast, well-tested 128-bit-state PRNG; the state is JSON-serialisable. */
+export class Rng {
+  private s: Uint32Array;
+
+  constructor(seedOrState: number | readonly number[]) {
+    this.s = new Uint32Array(4);
+    if (typeof seedOrState === 'number') {
+      // splitmix32 to spread the seed over the state, then warm up.
+      let z = seedOrState >>> 0;
+      for (let i = 0; i < 4; i++) {
+        z = (z + 0x9e3779b9) >>> 0;
+        let t = z;
+        t = Math.imul(t ^ (t >>> 16), 0x21f0aaad);
+        t = Math.imul(t ^ (t >>> 15), 0x735a2d97);
+        this.s[i] = (t ^ (t >>> 15)) >>> 0;
+      }
+      for (let i = 0; i < 15; i++) this.nextUint32();
+    } else {
+      if (seedOrState.length !== 4) throw new Error(`Rng state must be 4 numbers, got ${seedOrState.length}`);
+      this.s.set(seedOrState.map((v) => v >>> 0));
+    }
+  }
+
+  state(): number[] {
+    return Array.from(this.s);
+  }
+
+  nextUint32(): number {
+    const s = this.s;
+    const t = (((s[0] + s[1]) >>> 0) + s[3]) >>> 0;
+    s[3] = (s[3] + 1) >>> 0;
+    s[0] = s[1] ^ (s[1] >>> 9);
+    s[1] = (s[2] + (s[2] << 3)) >>> 0;
+    s[2] = ((s[2] << 21) | (s[2] >>> 11)) >>> 0;
+    s[2] = (s[2] + t) >>> 0;
+    return t;
+  }
+
+  /** Uniform float in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
+
+export interface SrPair {
+  hr: RgbImage;
+  lr: RgbImage;
+}
+
+export interface SrDatasetOptions {
+  scale: number;
+  /** LR patch side; HR patch side is patch * scale. */
+  patch: number;
+  /** Images above this many pixels are downscaled on load. */
+  maxPixels?: number;
+  limit?: number;
+}
+
+export interface SrDataset {
+  pairs: SrPair[];
+  report: FolderLoadReport;
+  scale: number;
+  patch: number;
+}
+
+/** Loads a folder of HR images and makes their benchmark-style LR. Bad files are skipped and counted. */
+export async function loadSrDataset(folder: string, opts: SrDatasetOptions): Promise<SrDataset> {
+  const { scale, patch } = opts;
+  const { images, report } = await loadImageFolder(folder, {
+    minSide: patch * scale,
+    maxPixels: opts.maxPixels ?? 4_000_000,
+    limit: opts.limit,
+  });
+  if (!images.length) throw new Error(`no usable training images in ${folder} (${describeLoadReport(report)})`);
+  return { pairs: images.map((im) => bicubicDownscale(im, scale)), report, scale, patch };
+}
+
+/**
+ * Samples a batch: NHWC float32 in [0,1], LR [n, p, p, 3] and HR [n, p*s, p*s, 3].
+ * Augmentation: one of the 8 dihedral transforms (flips x rotations by 90 degrees).
+ */
+export function sampleBatch(ds: SrDataset, rng: Rng, batch: number): { lr: Float32Array; hr: Float32Array } {
+  const { scale: s, patch: p } = ds;
+  const P = p * s;
+  const lr = new Float32Array(batch * p * p * 3);
+  const hr = new Float32Array(batch * P * P * 3);
+  for (let b = 0; b < batch; b++) {
+    const pair = ds.pairs[rng.int(ds.pairs.length)];
+    const x = rng.int(pair.lr.width - p + 1);
+    const y = rng.int(pair.lr.height - p + 1);
+    const t = rng.int(8);
+    copyPatch(pair.lr, x, y, p, t, lr, b * p * p * 3);
+    copyPatch(pair.hr, x * s, y * s, P, t, hr, b * P * P * 3);
+  }
+  return { lr, hr };
+}
+
+/** Copies a size x size patch at (x0, y0), transformed by dihedral transform t (0..7), into dst as [0,1] floats. */
+export function copyPatch(img: RgbImage, x0: number, y0: number, size: number, t: number, dst: Float32Array, offset: number): void {
+  const transpose = (t & 4) !== 0;
+  const flipX = (t & 1) !== 0;
+  const flipY = (t & 2) !== 0;
+  const W = img.width;
+  const d = img.data;
+  for (let oy = 0; oy < size; oy++) {
+    for (let ox = 0; ox < size; ox++) {
+      let sx = transpose ? oy : ox;
+      let sy = transpose ? ox : oy;
+      if (flipX) sx = size - 1 - sx;
+      if (flipY) sy = size - 1 - sy;
+      const si = ((y0 + sy) * W + x0 + sx) * 3;
+      const di = offset + (oy * size + ox) * 3;
+      dst[di] = d[si] / 255;
+      dst[di + 1] = d[si + 1] / 255;
+      dst[di + 2] = d[si + 2] / 255;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Super-resolution networks (tfjs-layers functional models, NHWC, RGB in [0,1] in and out).
+ *
+ * Both tiers work at LR resolution and upsample once at the end with depth-to-space
+ * (PixelShuffle, ONNX DepthToSpace DCR), and both predict a residual over the nearest-neighbour
+ * upsampled input: the last conv's s*s*3 channels are added to the input tiled s*s times along
+ * channels, which after depth-to-space is exactly "nearest upsample + residual". That global skip
+ * makes training converge much faster on a small compute budget, and uses only Concatenate and
+ * Add (no Resize op) so it exports to any ONNX runtime.
+ *
+ * - real-time tier (ESPCN/FSRCNN class, < 60K parameters): 5x5 conv + a few thin 3x3 convs.
+ * - quality tier (EDSR-baseline-like): head conv, B residual blocks (conv-ReLU-conv + skip),
+ *   body conv with a long skip, then the sub-pixel tail.
+ * - discriminator (SRGAN fine-tune): strided convs + LeakyReLU, global average pool, one logit.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { PixelShuffle } from './layers';
+
+export type SrTier = 'real-time' | 'quality';
+
+export interface SrModelOptions {
+  tier: SrTier;
+  scale: number;
+  /** real-time: widths of the convs before the tail (first one is 5x5). quality: [features]. */
+  features?: number[];
+  /** quality tier: residual blocks. */
+  blocks?: number;
+  /** quality tier: residual scaling inside blocks (EDSR uses 0.1 for wide nets, 1 for the baseline). */
+  resScale?: number;
+  name?: string;
+}
+
+export const SR_INPUT_NAME = 'lr';
+
+export function defaultSrOptions(tier: SrTier, scale: number): Required<Omit<SrModelOptions, 'name'>> {
+  if (tier === 'real-time') return { tier, scale, features: [64, 32, 32], blocks: 0, resScale: 1 };
+  return { tier, scale, features: [48], blocks: 8, resScale: 1 };
+}
+
+function conv(filters: number, kernel: number, name: string, activation: 'relu' | 'linear' = 'linear', init?: ReturnType<typeof tfl.initializers.heNormal>) {
+  return tfl.layers.conv2d({
+    filters,
+    kernelSize: kernel,
+    padding: 'same',
+    activation,
+    name,
+    kernelInitializer: init ?? tfl.initializers.heNormal({ seed: undefined }),
+  });
+}
+
+/** Nearest-upsample residual + depth-to-space, shared by both tiers. */
+function subPixelTail(input: tfl.SymbolicTensor, features: tfl.SymbolicTensor, scale: number): tfl.SymbolicTensor {
+  const r2 = scale * scale;
+  // Small init: the network starts as (almost) nearest-neighbour upsampling.
+  const res = conv(3 * r2, 3, 'tail_conv', 'linear', tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3 })).apply(features) as tfl.SymbolicTensor;
+  const tiled = r2 === 1 ? input : (tfl.layers.concatenate({ axis: -1, name: 'tail_tile' }).apply(Array(r2).fill(input)) as tfl.SymbolicTensor);
+  const sum = tfl.layers.add({ name: 'tail_add' }).apply([res, tiled]) as tfl.SymbolicTensor;
+  return new PixelShuffle({ scale, name: 'tail_shuffle' }).apply(sum) as tfl.SymbolicTensor;
+}
+
+export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
+  const d = defaultSrOptions(opts.tier, opts.scale);
+  const scale = opts.scale;
+  if (![2, 3, 4].includes(scale)) throw new Error(`scale must be 2, 3 or 4, got ${scale}`);
+  const features = opts.features?.length ? opts.features : d.features;
+  const input = tfl.input({ shape: [null, null, 3], name: SR_INPUT_NAME });
+  let x: tfl.SymbolicTensor = input;
+  if (opts.tier === 'real-time') {
+    features.forEach((f, i) => {
+      x = conv(f, i === 0 ? 5 : 3, `conv${i + 1}`, 'relu').apply(x) as tfl.SymbolicTensor;
+    });
+  } else {
+    const f = features[0];
+    const blocks = opts.blocks ?? d.blocks;
+    const resScale = opts.resScale ?? d.resScale;
+    const head = conv(f, 3, 'head').apply(input) as tfl.SymbolicTensor;
+    x = head;
+    for (let b = 0; b < blocks; b++) {
+      let r = conv(f, 3, `block${b}_conv1`, 'relu').apply(x) as tfl.SymbolicTensor;
+      r = conv(f, 3, `block${b}_conv2`).apply(r) as tfl.SymbolicTensor;
+      if (resScale !== 1) r = tfl.layers.rescaling({ scale: resScale, name: `block${b}_scale` }).apply(r) as tfl.SymbolicTensor;
+      x = tfl.layers.add({ name: `block${b}_add` }).apply([x, r]) as tfl.SymbolicTensor;
+    }
+    const body = conv(f, 3, 'body_conv').apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.add({ name: 'body_add' }).apply([head, body]) as tfl.SymbolicTensor;
+  }
+  const out = subPixelTail(input, x, scale);
+  return tfl.model({ inputs: input, outputs: out, name: opts.name ?? `sr_${opts.tier === 'real-time' ? 'realtime' : 'quality'}_x${scale}` });
+}
+
+/** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */
+export function buildDiscriminator(opts: { base?: number; stages?: number } = {}): tfl.LayersModel {
+  const base = opts.base ?? 32;
+  const stages = opts.stages ?? 4;
+  const input = tfl.input({ shape: [null, null, 3], name: 'image' });
+  let x: tfl.SymbolicTensor = input;
+  for (let i = 0; i < stages; i++) {
+    const f = base * 2 ** Math.min(i, 3);
+    x = tfl.layers.conv2d({ filters: f, kernelSize: 3, padding: 'same', name: `d${i}_conv1` }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.leakyReLU({ alpha: 0.2, name: `d${i}_act1` }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.conv2d({ filters: f, kernelSize: 4, strides: 2, padding: 'same', name: `d${i}_conv2` }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.leakyReLU({ alpha: 0.2, name: `d${i}_act2` }).apply(x) as tfl.SymbolicTensor;
+  }
+  x = tfl.layers.globalAveragePooling2d({ name: 'd_pool' }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers.dense({ units: 1, name: 'd_logit' }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: x, name: 'sr_discriminator' });
+}
+
+export function countParameters(model: tfl.LayersModel): number {
+  return model.countParams();
+}
+
+/**
+ * Multiply-accumulates of the convs for one forward pass on an h x w input, in billions.
+ * Valid for the SR models here: every conv runs at input resolution, stride 1.
+ */
+export function estimateGmacs(model: tfl.LayersModel, h = 256, w = 256): number {
+  let macs = 0;
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'Conv2D') continue;
+    const [kh = 0, kw = 0, cin = 0, cout = 0] = (layer.getWeights()[0] as tf.Tensor).shape; // [kh, kw, cin, cout]
+    macs += h * w * kh * kw * cin * cout;
+  }
+  return macs / 1e9;
+}

@@ -1,0 +1,147 @@
+/**
+ * Ships a trained SR run: exports the generator to ONNX (parity-checked against tfjs by
+ * exportOnnx), measures the ONNX file with the benchmark evaluator through onnxruntime-node,
+ * writes/updates its entry in public/models/manifest.json (only that entry; the file is re-read
+ * right before the atomic write), and copies the newest checkpoint to checkpoints/<id>/ so a
+ * later session can continue training.
+ *
+ *   npx tsx training/tasks/sr/ship.ts --id sr-realtime-x2 --run runs/sr-real-time-x2 [--sets Set5,Set14,BSD100]
+ */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { Command } from 'commander';
+import { parseManifest, parseModelEntry, type ModelEntryInput } from '../../../lib/contract/manifest';
+import { initBackend } from '../../backends';
+import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
+import { writeFileAtomic } from '../../data/images';
+import { exportOnnx } from '../../export/export';
+import { estimateGmacs } from '../../models/sr';
+import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
+import { onnxRunner } from '../../eval/sr/runners';
+
+const MANIFEST = path.join(repoRoot, 'public/models/manifest.json');
+
+export interface ShipOptions {
+  id: string;
+  run: string;
+  sets: string[];
+  name?: string;
+  description?: string;
+  tier?: 'real-time' | 'quality' | 'photo';
+  notes?: string;
+  /** Set to skip evaluation (keep the existing quality numbers). */
+  noEval?: boolean;
+  log?: (s: string) => void;
+}
+
+/** Rewrites one entry of the manifest (re-read right before writing; atomic). */
+export async function upsertManifestEntry(entry: ModelEntryInput, manifestPath = MANIFEST): Promise<void> {
+  parseModelEntry(entry);
+  const current = parseManifest(JSON.parse(await fs.readFile(manifestPath, 'utf8')));
+  const raw = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as { version: 1; models: ModelEntryInput[] };
+  void current;
+  const i = raw.models.findIndex((m) => m.id === entry.id);
+  if (i >= 0) raw.models[i] = entry;
+  else raw.models.push(entry);
+  parseManifest(raw);
+  await writeFileAtomic(manifestPath, `${JSON.stringify(raw, null, 2)}\n`);
+}
+
+export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; results: SetResult[] }> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  await initBackend({ backend: 'cpu', log });
+  const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
+  if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
+  const { step, state } = await readCheckpointState(ckpt);
+  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number };
+  const elapsed = (state.elapsedSeconds as number) ?? 0;
+  const model = await loadLayersModel(path.join(ckpt, 'models', 'generator'));
+  const scale = opts.scale;
+  const file = `${o.id}.onnx`;
+  const outFile = path.join(repoRoot, 'public/models', file);
+  const rep = await exportOnnx(model, { outFile, inputName: 'input', outputName: 'output', inputRange: [0, 1], outputRange: [0, 1], metadata: { 'ganvas.id': o.id } });
+  log(`exported ${outFile}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
+
+  const tier = o.tier ?? (opts.gan ? 'photo' : opts.tier);
+  const results: SetResult[] = [];
+  if (!o.noEval) {
+    const runner = await onnxRunner(outFile, { name: o.id, scale, inputName: 'input', outputName: 'output', inputRange: [0, 1], outputRange: [0, 1] });
+    for (const set of o.sets) {
+      const r = await evaluateSet(runner, set, scale);
+      results.push(r);
+      log(`${o.id} ${set} x${scale}: Y-PSNR ${r.psnr.toFixed(3)} dB, SSIM ${r.ssim.toFixed(4)}, ${r.secondsPerImage.toFixed(3)} s/image (onnxruntime-node, 1 thread)`);
+    }
+    await runner.dispose?.();
+  }
+  const raw = JSON.parse(await fs.readFile(MANIFEST, 'utf8')) as { models: ModelEntryInput[] };
+  const previous = raw.models.find((m) => m.id === o.id);
+  const quality = o.noEval
+    ? (previous?.quality ?? [])
+    : results.map((r) => ({
+        dataset: r.set,
+        metrics: { psnrY: +r.psnr.toFixed(3), ssimY: +r.ssim.toFixed(4) },
+        note: `x${scale}, official MATLAB-bicubic LR, Y channel (BT.601), shave ${scale}, onnxruntime-node`,
+      }));
+  const tierName = tier === 'real-time' ? 'Real-time' : tier === 'quality' ? 'Quality' : 'Photo (SRGAN)';
+  const entry: ModelEntryInput = {
+    id: o.id,
+    name: o.name ?? `${tierName} super-resolution x${scale}`,
+    task: 'super-resolution',
+    file,
+    scale,
+    input: { name: 'input', range: [0, 1] },
+    output: { name: 'output', range: [0, 1] },
+    multipleOf: 1,
+    description:
+      o.description ??
+      (tier === 'real-time'
+        ? `ESPCN/FSRCNN-class x${scale} upscaler (${rep.parameters} parameters): a few convs at LR resolution, depth-to-space, residual over nearest-neighbour upsampling.`
+        : tier === 'quality'
+          ? `EDSR-baseline-like x${scale} upscaler (${rep.parameters} parameters): residual blocks at LR resolution, depth-to-space tail, residual over nearest-neighbour upsampling.`
+          : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of the quality model: sharper textures, lower PSNR.`),
+    tile: { size: tier === 'real-time' ? 256 : 128, overlap: tier === 'real-time' ? 8 : 16 },
+    tier,
+    parameters: rep.parameters,
+    gmacs256: +estimateGmacs(model, 256, 256).toFixed(3),
+    bytes: rep.bytes,
+    training: {
+      data: 'T91 (91 images), random crops, flips, 90-degree rotations, MATLAB-bicubic LR on the fly',
+      steps: step,
+      hours: +(elapsed / 3600).toFixed(2),
+      backend: 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)',
+      notes: o.notes ?? `batch ${opts.batch}, LR patch ${opts.patch}, L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}`,
+    },
+    quality,
+    card: `docs/models/${o.id}.md`,
+  };
+  await upsertManifestEntry(entry);
+  log(`manifest entry ${o.id} written`);
+
+  // Keep the shipped checkpoint (small) in the repo so training can continue later.
+  const dest = path.join(repoRoot, 'checkpoints', o.id);
+  await fs.rm(dest, { recursive: true, force: true });
+  await fs.mkdir(dest, { recursive: true });
+  await fs.cp(ckpt, path.join(dest, path.basename(ckpt)), { recursive: true });
+  await writeFileAtomic(path.join(dest, 'latest'), `${path.basename(ckpt)}\n`);
+  log(`checkpoint copied to ${dest}`);
+  model.dispose();
+  return { entry, results };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  const p = new Command('ship-sr')
+    .requiredOption('--id <id>', 'manifest id, e.g. sr-realtime-x2')
+    .requiredOption('--run <folder>', 'training run folder')
+    .option('--sets <list>', 'benchmark sets', 'Set5,Set14,BSD100')
+    .option('--tier <tier>', 'manifest tier override (real-time, quality, photo)')
+    .option('--notes <text>', 'training notes for the manifest')
+    .option('--no-eval', 'skip the benchmark evaluation')
+    .parse(process.argv);
+  const a = p.opts();
+  shipSr({ id: a.id, run: path.resolve(a.run), sets: (a.sets as string).split(','), tier: a.tier, notes: a.notes, noEval: a.eval === false })
+    .then(({ results }) => console.log(JSON.stringify(results.map(({ perImage: _p, ...r }) => r))))
+    .catch((e: unknown) => {
+      console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    });
+}

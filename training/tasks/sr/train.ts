@@ -1,0 +1,315 @@
+/**
+ * Super-resolution training loop: L1 + Adam with cosine or step LR decay, random augmented
+ * patches with on-the-fly MATLAB-bicubic LR, periodic validation Y-PSNR on a benchmark set,
+ * atomic checkpoints, exact resume (the sampler's PRNG state is in the checkpoint), a time
+ * budget (--max-minutes), NaN rollback, and an optional SRGAN adversarial fine-tune.
+ */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import cliProgress from 'cli-progress';
+import { initBackend } from '../../backends';
+import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
+import { describeLoadReport, writeFileAtomic } from '../../data/images';
+import { loadSrDataset, Rng, sampleBatch, type SrDataset } from '../../data/sr-dataset';
+import { buildDiscriminator, buildSrModel, type SrTier } from '../../models/sr';
+import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
+import { tfjsRunner } from '../../eval/sr/runners';
+
+export interface SrTrainOptions {
+  tier: SrTier;
+  scale: number;
+  data: string;
+  out: string;
+  steps: number;
+  batch: number;
+  patch: number;
+  lr: number;
+  lrMin: number;
+  schedule: 'cosine' | 'step';
+  /** Warm-up steps with linearly rising LR. */
+  warmup: number;
+  maxMinutes?: number;
+  resume: boolean;
+  seed: number;
+  backend?: string;
+  features?: number[];
+  blocks?: number;
+  valSet?: string;
+  valEvery: number;
+  valLimit?: number;
+  ckptEvery: number;
+  keep: number;
+  limit?: number;
+  /** Start from the weights of this checkpoint folder / model folder (fine-tune, GAN). */
+  init?: string;
+  gan: boolean;
+  ganLoss: 'bce' | 'lsgan';
+  advWeight: number;
+  dLr: number;
+  log?: (line: string) => void;
+  /** Show a progress bar (default: yes). */
+  progress?: boolean;
+}
+
+export interface SrTrainResult {
+  step: number;
+  lastLoss: number;
+  valPsnr?: number;
+  checkpoint: string;
+  stoppedBy: 'steps' | 'time';
+  stepsPerSecond: number;
+  backend: string;
+}
+
+interface TrainState extends Record<string, unknown> {
+  rng: number[];
+  lrMult: number;
+  elapsedSeconds: number;
+  options: Record<string, unknown>;
+  valHistory: { step: number; psnr: number }[];
+  nanRollbacks: number;
+}
+
+export function learningRate(o: Pick<SrTrainOptions, 'lr' | 'lrMin' | 'steps' | 'schedule' | 'warmup'>, step: number): number {
+  if (o.warmup > 0 && step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
+  if (o.schedule === 'step') {
+    // Halve at 50%, 75% and 90% of the run.
+    const f = step / o.steps;
+    const k = (f >= 0.5 ? 1 : 0) + (f >= 0.75 ? 1 : 0) + (f >= 0.9 ? 1 : 0);
+    return Math.max(o.lrMin, o.lr / 2 ** k);
+  }
+  const t = Math.min(1, step / Math.max(1, o.steps));
+  return o.lrMin + 0.5 * (o.lr - o.lrMin) * (1 + Math.cos(Math.PI * t));
+}
+
+function setLr(opt: tf.Optimizer, lr: number): void {
+  (opt as unknown as { learningRate: number }).learningRate = lr;
+}
+
+function variablesOf(model: tfl.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+async function loadInitWeights(target: tfl.LayersModel, init: string, log: (s: string) => void): Promise<void> {
+  // A run folder, a checkpoint folder (step-N), or a model folder / model.json.
+  let modelDir = init;
+  const latest = await findLatestCheckpoint(init);
+  if (latest) modelDir = path.join(latest, 'models', 'generator');
+  else if (await exists(path.join(init, 'models', 'generator', 'model.json'))) modelDir = path.join(init, 'models', 'generator');
+  const src = await loadLayersModel(modelDir);
+  const w = src.getWeights();
+  if (w.length !== target.weights.length || w.some((t, i) => t.shape.join() !== target.weights[i].shape.join())) {
+    throw new Error(`--init ${init}: its weights do not fit this architecture (tier/scale/features/blocks must match)`);
+  }
+  target.setWeights(w);
+  src.dispose();
+  log(`initialised generator from ${modelDir}`);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
+  const log = o.log ?? ((s: string) => console.log(s));
+  const report = await initBackend({ backend: o.backend, log });
+  const ckptDir = path.join(o.out, 'checkpoints');
+
+  const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit });
+  log(`data: ${describeLoadReport(dataset.report)}`);
+  for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
+
+  const generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, name: 'generator' });
+  const discriminator = o.gan ? buildDiscriminator() : null;
+  const gOpt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
+  const dOpt = discriminator ? tf.train.adam(o.dLr, 0.9, 0.999, 1e-8) : null;
+  const models: Record<string, tfl.LayersModel> = { generator };
+  const optimizers: Record<string, tf.Optimizer> = { generator: gOpt };
+  if (discriminator && dOpt) {
+    models.discriminator = discriminator;
+    optimizers.discriminator = dOpt;
+  }
+  log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}`);
+
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, gan: o.gan, patch: o.patch, batch: o.batch };
+  let step = 0;
+  let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0 };
+
+  const latest = o.resume ? await findLatestCheckpoint(ckptDir) : null;
+  if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting fresh`);
+  if (latest) {
+    // Restoring Adam's slots needs them to exist: take one zero-LR step first so they are created.
+    await warmOptimizer(generator, gOpt, dataset, o);
+    if (discriminator && dOpt) await warmOptimizer(discriminator, dOpt, dataset, o, true);
+    const r = await loadCheckpoint(latest, { models, optimizers });
+    step = r.step;
+    state = r.state as TrainState;
+    log(`resumed from ${latest} at step ${step}`);
+  } else if (o.init) {
+    await loadInitWeights(generator, o.init, log);
+  }
+  let rng = new Rng(state.rng);
+
+  let valPairs: BenchmarkPair[] | null = null;
+  if (o.valSet && o.valEvery > 0) {
+    valPairs = await loadBenchmarkPairs(o.valSet, o.scale, { limit: o.valLimit });
+  }
+  const validate = async (): Promise<number | undefined> => {
+    if (!valPairs) return undefined;
+    const r = await evaluatePairs(tfjsRunner(generator, { name: 'val', scale: o.scale, range: [0, 1] }), valPairs, o.valSet!, o.scale);
+    state.valHistory.push({ step, psnr: r.psnr });
+    return r.psnr;
+  };
+
+  const save = async (): Promise<string> => {
+    state.rng = rng.state();
+    return saveCheckpoint(ckptDir, { step, models, optimizers, state }, { keep: o.keep });
+  };
+
+  const startTime = performance.now();
+  const startElapsed = state.elapsedSeconds;
+  const deadline = o.maxMinutes ? startTime + o.maxMinutes * 60_000 : Infinity;
+  const startStep = step;
+  let lastLoss = NaN;
+  let lastCkptPath = latest ?? '';
+  let stoppedBy: 'steps' | 'time' = 'steps';
+  let lastVal: number | undefined = state.valHistory.at(-1)?.psnr;
+  let lastLogAt = performance.now();
+
+  const bar =
+    o.progress === false
+      ? null
+      : new cliProgress.SingleBar(
+          {
+            format: 'sr {tier} x{scale} |{bar}| step {value}/{total} | loss {loss} | {sps} steps/s | val {val} dB | ETA {eta_formatted}',
+            // Redirected to a file: plain log lines (below) instead of bar redraws.
+            noTTYOutput: false,
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+  bar?.start(o.steps, step, { tier: o.tier, scale: o.scale, loss: '-', sps: '-', val: lastVal?.toFixed(2) ?? '-' });
+
+  const vars = variablesOf(generator);
+  const dVars = discriminator ? variablesOf(discriminator) : [];
+  const advLoss = (logits: tf.Tensor, real: boolean): tf.Scalar =>
+    o.ganLoss === 'lsgan'
+      ? (tf.mean(tf.square(tf.sub(logits, real ? 1 : 0))) as tf.Scalar)
+      : (tf.losses.sigmoidCrossEntropy(real ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as tf.Scalar);
+
+  while (step < o.steps) {
+    if (performance.now() > deadline) {
+      stoppedBy = 'time';
+      break;
+    }
+    const lr = learningRate(o, step) * state.lrMult;
+    setLr(gOpt, lr);
+    const { lr: lrData, hr: hrData } = sampleBatch(dataset, rng, o.batch);
+    const P = o.patch * o.scale;
+    const x = tf.tensor4d(lrData, [o.batch, o.patch, o.patch, 3]);
+    const y = tf.tensor4d(hrData, [o.batch, P, P, 3]);
+    let lossValue: number;
+    if (!discriminator || !dOpt) {
+      const loss = gOpt.minimize(() => tf.mean(tf.abs(tf.sub(generator.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!;
+      lossValue = (await loss.data())[0];
+      loss.dispose();
+    } else {
+      setLr(dOpt, o.dLr * (lr / o.lr));
+      const fake = tf.tidy(() => generator.apply(x) as tf.Tensor);
+      const dl = dOpt.minimize(
+        () => tf.add(advLoss(discriminator.apply(y, { training: true }) as tf.Tensor, true), advLoss(discriminator.apply(fake, { training: true }) as tf.Tensor, false)) as tf.Scalar,
+        true,
+        dVars,
+      )!;
+      fake.dispose();
+      const gl = gOpt.minimize(
+        () => {
+          const sr = generator.apply(x, { training: true }) as tf.Tensor;
+          const content = tf.mean(tf.abs(tf.sub(sr, y)));
+          return tf.add(content, tf.mul(o.advWeight, advLoss(discriminator.apply(sr) as tf.Tensor, true))) as tf.Scalar;
+        },
+        true,
+        vars,
+      )!;
+      lossValue = (await gl.data())[0];
+      const dv = (await dl.data())[0];
+      if (!Number.isFinite(dv)) lossValue = NaN;
+      gl.dispose();
+      dl.dispose();
+    }
+    x.dispose();
+    y.dispose();
+
+    if (!Number.isFinite(lossValue)) {
+      state.nanRollbacks++;
+      const back = await findLatestCheckpoint(ckptDir);
+      const newMult = state.lrMult * 0.5;
+      bar?.stop();
+      if (!back) throw new Error(`loss became ${lossValue} at step ${step} before any checkpoint was written; lower --lr (now ${o.lr})`);
+      const r = await loadCheckpoint(back, { models, optimizers });
+      step = r.step;
+      const rolls = state.nanRollbacks;
+      state = r.state as TrainState;
+      state.lrMult = newMult;
+      state.nanRollbacks = rolls;
+      rng = new Rng(state.rng);
+      log(`loss was ${lossValue}: rolled back to ${back} (step ${step}) and lowered the learning rate x${newMult} (rollback #${rolls})`);
+      if (rolls > 5) throw new Error('loss keeps diverging after 5 rollbacks; giving up (try a lower --lr)');
+      bar?.start(o.steps, step, { tier: o.tier, scale: o.scale, loss: '-', sps: '-', val: lastVal?.toFixed(2) ?? '-' });
+      continue;
+    }
+    lastLoss = lossValue;
+    step++;
+    const secs = (performance.now() - startTime) / 1000;
+    state.elapsedSeconds = startElapsed + secs;
+    if (o.valEvery > 0 && step % o.valEvery === 0) lastVal = await validate();
+    if (lastVal !== undefined && o.valEvery > 0 && step % o.valEvery === 0) log(`step ${step}: ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB`);
+    bar?.update(step, {
+      loss: lossValue.toFixed(4),
+      sps: ((step - startStep) / Math.max(1e-3, secs)).toFixed(2),
+      val: lastVal?.toFixed(2) ?? '-',
+    });
+    if (o.ckptEvery > 0 && step % o.ckptEvery === 0) lastCkptPath = await save();
+    // The wasm/cpu backends resolve data() without leaving the microtask queue: yield to the
+    // event loop now and then so timers (progress bar redraws) run.
+    if (step % 5 === 0) await new Promise((r) => setImmediate(r));
+    if (!process.stderr.isTTY && performance.now() - lastLogAt > 60_000) {
+      lastLogAt = performance.now();
+      log(`step ${step}/${o.steps} loss ${lossValue.toFixed(4)} lr ${lr.toExponential(2)} ${((step - startStep) / Math.max(1e-3, secs)).toFixed(2)} steps/s val ${lastVal?.toFixed(3) ?? '-'} dB elapsed ${(state.elapsedSeconds / 60).toFixed(1)} min`);
+    }
+  }
+  bar?.stop();
+  if (o.valEvery > 0 && state.valHistory.at(-1)?.step !== step) lastVal = await validate();
+  lastCkptPath = await save();
+  const secs = (performance.now() - startTime) / 1000;
+  const sps = (step - startStep) / Math.max(1e-3, secs);
+  log(
+    `${stoppedBy === 'time' ? `time budget (${o.maxMinutes} min) reached` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
+      `${lastVal !== undefined ? `, ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
+  );
+  // A plain model folder next to the checkpoints, for export and eval.
+  await saveLayersModel(path.join(o.out, 'model'), generator);
+  await writeFileAtomic(
+    path.join(o.out, 'summary.json'),
+    JSON.stringify({ step, steps: o.steps, elapsedSeconds: state.elapsedSeconds, backend: report.name, lastLoss, valHistory: state.valHistory, options: archOptions, parameters: generator.countParams(), data: o.data, nanRollbacks: state.nanRollbacks }, null, 1),
+  );
+  return { step, lastLoss, valPsnr: lastVal, checkpoint: lastCkptPath, stoppedBy, stepsPerSecond: sps, backend: report.name };
+}
+
+/** One zero-learning-rate step so Adam creates its slot variables (needed before restoring them). */
+async function warmOptimizer(model: tfl.LayersModel, opt: tf.Optimizer, ds: SrDataset, o: SrTrainOptions, isDisc = false): Promise<void> {
+  setLr(opt, 0);
+  const vars = variablesOf(model);
+  const p = isDisc ? o.patch * o.scale : o.patch;
+  const loss = opt.minimize(() => tf.mean(tf.abs(model.apply(tf.zeros([1, p, p, 3])) as tf.Tensor)) as tf.Scalar, true, vars);
+  loss?.dispose();
+  void ds;
+}
