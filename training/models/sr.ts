@@ -29,6 +29,8 @@ export interface SrModelOptions {
   /** quality tier: residual scaling inside blocks (EDSR uses 0.1 for wide nets, 1 for the baseline). */
   resScale?: number;
   name?: string;
+  /** Seed of the weight initialisers (each layer gets seed + its index); random when absent. */
+  seed?: number;
 }
 
 export const SR_INPUT_NAME = 'lr';
@@ -38,14 +40,19 @@ export function defaultSrOptions(tier: SrTier, scale: number): Required<Omit<SrM
   return { tier, scale, features: [48], blocks: 8, resScale: 1 };
 }
 
-function conv(filters: number, kernel: number, name: string, activation: 'relu' | 'linear' = 'linear', init?: ReturnType<typeof tfl.initializers.heNormal>) {
+let seedCounter: number | undefined;
+function nextSeed(): number | undefined {
+  return seedCounter === undefined ? undefined : seedCounter++;
+}
+
+function conv(filters: number, kernel: number, name: string, activation: 'relu' | 'linear' = 'linear', tailInit = false) {
   return tfl.layers.conv2d({
     filters,
     kernelSize: kernel,
     padding: 'same',
     activation,
     name,
-    kernelInitializer: init ?? tfl.initializers.heNormal({ seed: undefined }),
+    kernelInitializer: tailInit ? tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3, seed: nextSeed() }) : tfl.initializers.heNormal({ seed: nextSeed() }),
   });
 }
 
@@ -53,7 +60,7 @@ function conv(filters: number, kernel: number, name: string, activation: 'relu' 
 function subPixelTail(input: tfl.SymbolicTensor, features: tfl.SymbolicTensor, scale: number): tfl.SymbolicTensor {
   const r2 = scale * scale;
   // Small init: the network starts as (almost) nearest-neighbour upsampling.
-  const res = conv(3 * r2, 3, 'tail_conv', 'linear', tfl.initializers.randomNormal({ mean: 0, stddev: 1e-3 })).apply(features) as tfl.SymbolicTensor;
+  const res = conv(3 * r2, 3, 'tail_conv', 'linear', true).apply(features) as tfl.SymbolicTensor;
   const tiled = r2 === 1 ? input : (tfl.layers.concatenate({ axis: -1, name: 'tail_tile' }).apply(Array(r2).fill(input)) as tfl.SymbolicTensor);
   const sum = tfl.layers.add({ name: 'tail_add' }).apply([res, tiled]) as tfl.SymbolicTensor;
   return new PixelShuffle({ scale, name: 'tail_shuffle' }).apply(sum) as tfl.SymbolicTensor;
@@ -64,6 +71,7 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
   const scale = opts.scale;
   if (![2, 3, 4].includes(scale)) throw new Error(`scale must be 2, 3 or 4, got ${scale}`);
   const features = opts.features?.length ? opts.features : d.features;
+  seedCounter = opts.seed;
   const input = tfl.input({ shape: [null, null, 3], name: SR_INPUT_NAME });
   let x: tfl.SymbolicTensor = input;
   if (opts.tier === 'real-time') {
@@ -86,6 +94,7 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
     x = tfl.layers.add({ name: 'body_add' }).apply([head, body]) as tfl.SymbolicTensor;
   }
   const out = subPixelTail(input, x, scale);
+  seedCounter = undefined;
   return tfl.model({ inputs: input, outputs: out, name: opts.name ?? `sr_${opts.tier === 'real-time' ? 'realtime' : 'quality'}_x${scale}` });
 }
 

@@ -38,6 +38,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--schedule <s>', 'cosine | step', 'cosine')
     .option('--warmup <n>', 'linear warm-up steps', int('--warmup'), 100)
     .option('--max-minutes <m>', 'stop (with a checkpoint) after this much wall time; --resume continues', num('--max-minutes'))
+    .option('--stop-after <n>', 'stop (with a checkpoint) after n steps of this invocation; --resume continues', int('--stop-after'))
     .option('--resume', 'continue from the newest checkpoint in <out>/checkpoints', false)
     .option('--seed <n>', 'PRNG seed of the patch sampler', int('--seed'), 1)
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, ...)')
@@ -78,6 +79,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         schedule,
         warmup: raw.warmup as number,
         maxMinutes: raw.maxMinutes as number | undefined,
+        stopAfter: raw.stopAfter as number | undefined,
         resume: raw.resume as boolean,
         seed: raw.seed as number,
         backend: raw.backend as string | undefined,

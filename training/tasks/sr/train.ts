@@ -31,6 +31,8 @@ export interface SrTrainOptions {
   /** Warm-up steps with linearly rising LR. */
   warmup: number;
   maxMinutes?: number;
+  /** Stop (with a checkpoint) after this many steps in this invocation; --resume continues. */
+  stopAfter?: number;
   resume: boolean;
   seed: number;
   backend?: string;
@@ -126,7 +128,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   log(`data: ${describeLoadReport(dataset.report)}`);
   for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
 
-  const generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, name: 'generator' });
+  const generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, name: 'generator', seed: o.seed });
   const discriminator = o.gan ? buildDiscriminator() : null;
   const gOpt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
   const dOpt = discriminator ? tf.train.adam(o.dLr, 0.9, 0.999, 1e-8) : null;
@@ -206,7 +208,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
       : (tf.losses.sigmoidCrossEntropy(real ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as tf.Scalar);
 
   while (step < o.steps) {
-    if (performance.now() > deadline) {
+    if (performance.now() > deadline || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
       stoppedBy = 'time';
       break;
     }
@@ -292,7 +294,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   const secs = (performance.now() - startTime) / 1000;
   const sps = (step - startStep) / Math.max(1e-3, secs);
   log(
-    `${stoppedBy === 'time' ? `time budget (${o.maxMinutes} min) reached` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
+    `${stoppedBy === 'time' ? 'stopped early (--max-minutes / --stop-after)' : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
       `${lastVal !== undefined ? `, ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
   // A plain model folder next to the checkpoints, for export and eval.
