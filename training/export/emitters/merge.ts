@@ -8,26 +8,29 @@ function requireSameRank(ctx: EmitContext): number {
   return ctx.inputShapes[0].length;
 }
 
-function variadic(opType: string): Emitter {
+/**
+ * Chains of two-input ops rather than ONNX's variadic Sum/Max/Min/Mean: onnxruntime-web's WebGPU
+ * EP runs Add/Mul/Max/Min but not variadic Sum, which it would silently place on the CPU EP
+ * (with GPU<->CPU copies around it).
+ */
+function chain(opType: 'Add' | 'Mul' | 'Max' | 'Min', average = false): Emitter {
   return (ctx) => {
     requireSameRank(ctx);
-    if (ctx.inputs.length === 2 && (opType === 'Sum' || opType === 'Mul')) {
-      return [ctx.g.op(opType === 'Sum' ? 'Add' : 'Mul', ctx.inputs, {}, ctx.name)];
-    }
-    if (opType === 'Mul') {
-      let y = ctx.inputs[0];
-      for (let i = 1; i < ctx.inputs.length; i++) y = ctx.g.op('Mul', [y, ctx.inputs[i]], {}, i === ctx.inputs.length - 1 ? ctx.name : `${ctx.name}/mul${i}`);
-      return [y];
-    }
-    return [ctx.g.op(opType, ctx.inputs, {}, ctx.name)];
+    const n = ctx.inputs.length;
+    const last = average ? `${ctx.name}/sum` : ctx.name;
+    let y = ctx.inputs[0];
+    for (let i = 1; i < n; i++) y = ctx.g.op(opType, [y, ctx.inputs[i]], {}, i === n - 1 ? last : `${ctx.name}/${opType.toLowerCase()}${i}`);
+    if (!average) return [y];
+    // tfjs: mul(1 / n, sum)
+    return [ctx.g.op('Mul', [y, ctx.g.float(`${ctx.name}/inv_n`, [1 / n], [])], {}, ctx.name)];
   };
 }
 
-export const add = variadic('Sum');
-export const multiply = variadic('Mul');
-export const average = variadic('Mean');
-export const maximum = variadic('Max');
-export const minimum = variadic('Min');
+export const add = chain('Add');
+export const multiply = chain('Mul');
+export const average = chain('Add', true);
+export const maximum = chain('Max');
+export const minimum = chain('Min');
 
 export const concatenate: Emitter = (ctx) => {
   const rank = requireSameRank(ctx);
