@@ -23,6 +23,9 @@ const CASES: Case[] = [
   { n: 2, h: 11, w: 10, ci: 7, co: 9, kh: 1, kw: 1, s: [1, 1], pad: 'same' },
   { n: 1, h: 12, w: 15, ci: 3, co: 2, kh: 5, kw: 3, s: [1, 2], pad: 'same' },
   { n: 2, h: 7, w: 7, ci: 2, co: 3, kh: 2, kw: 2, s: [2, 2], pad: 'same' },
+  { n: 2, h: 9, w: 8, ci: 3, co: 4, kh: 1, kw: 1, s: [2, 2], pad: 'valid' },
+  { n: 1, h: 11, w: 10, ci: 5, co: 3, kh: 3, kw: 2, s: [3, 2], pad: 'same' },
+  { n: 1, h: 16, w: 12, ci: 6, co: 5, kh: 4, kw: 4, s: [2, 2], pad: 'same' },
 ];
 
 const TOL = 1e-4;
