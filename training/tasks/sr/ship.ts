@@ -79,7 +79,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
     ? (previous?.quality ?? [])
     : results.map((r) => ({
         dataset: r.set,
-        metrics: { psnrY: +r.psnr.toFixed(3), ssimY: +r.ssim.toFixed(4) },
+        metrics: { psnrY: +r.psnr.toFixed(3), ssimY: +r.ssim.toFixed(4), secondsPerImage: +r.secondsPerImage.toFixed(3) },
         note: `x${scale}, official MATLAB-bicubic LR, Y channel (BT.601), shave ${scale}, onnxruntime-node`,
       }));
   const tierName = tier === 'real-time' ? 'Real-time' : tier === 'quality' ? 'Quality' : 'Photo (SRGAN)';
