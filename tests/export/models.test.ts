@@ -136,3 +136,10 @@ describe('refusals', () => {
     await expect(exportOnnx(down, { outFile: path.join(dir, 'c.onnx') })).rejects.toThrow(/not an integer scale of the input/);
   });
 });
+
+describe('clear errors at check sizes', () => {
+  it('says when a check size is too small for the model', async () => {
+    const m = patchGan({ ndf: 4, nLayers: 3 });
+    await expect(exportOnnx(m, { outFile: path.join(dir, 'p.onnx'), rgb: false, check: { sizes: [[8, 8]] } })).rejects.toThrow(/failed (to run the export )?on a 8x8 input/);
+  });
+});

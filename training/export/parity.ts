@@ -108,10 +108,23 @@ export async function compareAtSize(
 ): Promise<{ report: SizeReport; input: tf.Tensor4D }> {
   const channels = model.inputs[0].shape[3] ?? 3;
   const x = randomInput(height, width, channels, opts.inputRange, opts.seed);
-  const y = tf.tidy(() => model.predict(x) as tf.Tensor);
+  let y: tf.Tensor;
+  try {
+    y = tf.tidy(() => model.predict(x) as tf.Tensor);
+  } catch (err) {
+    x.dispose();
+    throw new Error(`tfjs model.predict failed on a ${height}x${width} input (is the size too small, or not a multiple the model needs?): ${(err as Error).message}`);
+  }
   const ref = toNchw(y);
   y.dispose();
-  const out = (await runOnnx(session, io.inputName, x))[io.outputName];
+  let results: ort.InferenceSession.OnnxValueMapType;
+  try {
+    results = await runOnnx(session, io.inputName, x);
+  } catch (err) {
+    x.dispose();
+    throw new Error(`onnxruntime failed to run the export on a ${height}x${width} input although tfjs could: ${(err as Error).message}`);
+  }
+  const out = results[io.outputName];
   if (!out) throw new Error(`the ONNX session produced no output named "${io.outputName}"`);
   const dims = out.dims.map(Number);
   if (dims.join(',') !== ref.dims.join(',')) {

@@ -4,9 +4,10 @@ import { cfgNumber, onnxAxis, type Emitter } from './types';
 /** BatchNormalization (inference: moving mean/variance) -> BatchNormalization on the channel axis. */
 export const batchNormalization: Emitter = (ctx) => {
   const rank = ctx.inputShapes[0].length;
-  const axis = ctx.config.axis ?? -1;
+  const raw = ctx.config.axis ?? -1;
+  const axis = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw;
   if (typeof axis !== 'number' || onnxAxis(axis, rank) !== 1) {
-    return ctx.unsupported(`normalization axis ${JSON.stringify(axis)} (only the channel axis)`);
+    return ctx.unsupported(`normalization axis ${JSON.stringify(raw)} (only the channel axis)`);
   }
   const mean = ctx.weight('moving_mean');
   const c = mean.shape[0];
