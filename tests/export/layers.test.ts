@@ -208,5 +208,6 @@ describe('graph structure', () => {
     expect(m.layers.map((l) => l.getClassName())).toContain('Sequential');
     const r = await expectParity(m, dir, ODD_EVEN, { rgb: true });
     expect(r.scale).toBe(1);
+    expect(r.parameters).toBe(m.countParams()); // the shared layer and the nested model's layers counted once
   });
 });

@@ -102,11 +102,13 @@ class Converter {
     this.table = { ...EMITTERS, ...emitters };
   }
 
+  /** A layer's weights, read once per layer (a shared layer's weights are counted once). */
   weights(layer: Layer): Map<string, LayerWeight> {
     let w = this.weightCache.get(layer);
     if (!w) {
       w = layerWeights(layer);
       this.weightCache.set(layer, w);
+      for (const v of w.values()) this.parameters += v.values.length;
     }
     return w;
   }
@@ -136,9 +138,8 @@ class Converter {
         throw new UnsupportedLayerError(`${prefix}${layer.name}`, className, what);
       };
       if (!emitter) unsupported(`no ONNX emitter for layer class ${className} (supported: ${Object.keys(this.table).sort().join(', ')})`);
-      const firstUse = !this.weightCache.has(layer);
-      const weights = this.weights(layer);
-      if (firstUse) for (const w of weights.values()) this.parameters += w.values.length;
+      // Read lazily: a nested model's own weights are read through its inner layers instead.
+      const weights = () => this.weights(layer);
       const ctx: EmitContext = {
         g: this.g,
         layer,
@@ -148,8 +149,8 @@ class Converter {
         inputShapes: node.inputTensors.map((t) => t.shape as Shape),
         outputShapes: node.outputTensors.map((t) => t.shape as Shape),
         name,
-        weight: (short) => weights.get(short) ?? unsupported(`missing weight "${short}" (has: ${[...weights.keys()].join(', ') || 'none'})`),
-        hasWeight: (short) => weights.has(short),
+        weight: (short) => weights().get(short) ?? unsupported(`missing weight "${short}" (has: ${[...weights().keys()].join(', ') || 'none'})`),
+        hasWeight: (short) => weights().has(short),
         unsupported,
         emitModel: (inner, innerInputs) => this.emitGraph(inner, innerInputs, `${name}/`, depth + 1),
       };
