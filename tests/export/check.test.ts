@@ -42,7 +42,7 @@ describe('checkOnnx', () => {
   it('fails parity against a different tfjs model', async () => {
     const perturbed = await tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
     perturbed.layers[2].setWeights(perturbed.layers[2].getWeights().map((w) => tf.add(w, 0.01)));
-    await expect(checkOnnx(good, { model: perturbed })).rejects.toThrow(/does not match the tfjs model: max \|diff\|/);
+    await expect(checkOnnx(good, perturbed)).rejects.toThrow(/does not match the tfjs model: max \|diff\|/);
   });
 
   it('rejects truncated, corrupt, empty and missing files with clear errors', async () => {

@@ -81,7 +81,13 @@ function decode(file: string, bytes: Uint8Array): ModelProto {
   return m;
 }
 
-export async function checkOnnx(file: string, opts: CheckOptions = {}): Promise<CheckReport> {
+function isLayersModel(v: unknown): v is LayersModel {
+  return typeof v === 'object' && v !== null && 'predict' in v && 'layers' in v && 'inputs' in v;
+}
+
+/** `checkOnnx(file)`, `checkOnnx(file, tfjsModel)` or `checkOnnx(file, { model, sizes, ... })`. */
+export async function checkOnnx(file: string, modelOrOpts: LayersModel | CheckOptions = {}): Promise<CheckReport> {
+  const opts: CheckOptions = isLayersModel(modelOrOpts) ? { model: modelOrOpts } : modelOrOpts;
   const rgb = opts.rgb ?? true;
   let bytes: Uint8Array;
   try {
