@@ -12,6 +12,8 @@
  * driver, CUDA 11.2 and cuDNN 8.1 for the libtensorflow 2.9 that tfjs-node 4.x downloads).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmGradientKernels } from './wasm-kernels';
@@ -134,8 +136,37 @@ const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic
 
 let webgpuDevice: Promise<{ device: GPUDevice; info: GPUAdapterInfo }> | null = null;
 
+/**
+ * On Linux Dawn needs the Vulkan loader; without it Dawn prints a native warning and finds
+ * nothing. Looking for libvulkan.so.1 first keeps every training run's stderr clean.
+ */
+function vulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/lib/x86_64-linux-gnu',
+    '/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+  ];
+  if (dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')))) return false;
+  const ldconfig = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  return !(ldconfig.stdout ?? '').includes('libvulkan.so.1');
+}
+
 async function probeWebgpu(): Promise<Probe> {
   const base = { name: 'webgpu' as const };
+  if (vulkanLoaderMissing()) {
+    return {
+      ...base,
+      usable: false,
+      autoPick: false,
+      why: 'no Vulkan loader (libvulkan.so.1) for Dawn; install libvulkan1 and a GPU driver (or SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium)',
+    };
+  }
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
     const spec = 'webgpu';
@@ -278,7 +309,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   } else {
     chosen = probes.find((p) => p.usable && p.autoPick && p.activate);
     if (!chosen) throw new Error(`no usable tfjs backend:\n${candidatesTable(candidates)}`);
-    const better = probes.slice(0, probes.indexOf(chosen)).map((p) => `${p.name}: ${p.why}`);
+    const short = (why: string): string => why.split(/ \(|; /)[0];
+    const better = probes.slice(0, probes.indexOf(chosen)).map((p) => `${p.name}: ${short(p.why)}`);
     reason = `best usable: ${chosen.why}${better.length ? `; not ${better.join('; ')}` : ''}`;
   }
   try {
