@@ -9,7 +9,6 @@ import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs-core';
 import { trainSr, type SrTrainOptions } from '../../training/tasks/sr/train';
 import { findLatestCheckpoint, loadLayersModel } from '../../training/checkpoint';
 import { exportOnnx } from '../../training/export/export';
@@ -101,6 +100,19 @@ describe.skipIf(!haveData)('SR end to end', () => {
     // Six steps from a near-nearest-neighbour start: well above noise, and ONNX agrees with tfjs.
     expect(r.psnr).toBeGreaterThan(25);
     expect(Math.abs(r.psnr - rt.psnr)).toBeLessThan(0.01);
-    tf.dispose([...wa, ...wb]);
+    const before = wa[0].dataSync().slice();
+
+    // SRGAN fine-tune from the trained generator: starts from its weights and moves them.
+    const g = await trainSr({ ...base(), out: path.join(dir, 'gan'), gan: true, init: path.join(dir, 'a'), steps: 2, valSet: undefined });
+    expect(g.step).toBe(2);
+    expect(Number.isFinite(g.lastLoss)).toBe(true);
+    expect(logs.some((l) => /initialised generator from .*a\/checkpoints\/step-00000006/.test(l))).toBe(true);
+    const mg = await loadLayersModel(path.join(dir, 'gan', 'model'));
+
+    const after = mg.getWeights()[0].dataSync();
+    let moved = 0;
+    for (let i = 0; i < before.length; i++) moved = Math.max(moved, Math.abs(before[i] - after[i]));
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(0.05);
   }, 240_000);
 });

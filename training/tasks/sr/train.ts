@@ -97,7 +97,7 @@ function variablesOf(model: tfl.LayersModel): tf.Variable[] {
 async function loadInitWeights(target: tfl.LayersModel, init: string, log: (s: string) => void): Promise<void> {
   // A run folder, a checkpoint folder (step-N), or a model folder / model.json.
   let modelDir = init;
-  const latest = await findLatestCheckpoint(init);
+  const latest = (await findLatestCheckpoint(path.join(init, 'checkpoints'))) ?? (await findLatestCheckpoint(init));
   if (latest) modelDir = path.join(latest, 'models', 'generator');
   else if (await exists(path.join(init, 'models', 'generator', 'model.json'))) modelDir = path.join(init, 'models', 'generator');
   const src = await loadLayersModel(modelDir);
