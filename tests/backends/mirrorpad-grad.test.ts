@@ -15,6 +15,7 @@ const CASES: { shape: number[]; paddings: [number, number][]; mode: Mode }[] = [
   { shape: [1, 4, 5, 2], paddings: [[0, 0], [3, 3], [4, 2], [0, 0]], mode: 'reflect' },
   { shape: [2, 4, 3, 3], paddings: [[0, 0], [4, 2], [1, 3], [0, 0]], mode: 'symmetric' },
   { shape: [7], paddings: [[3, 5]], mode: 'symmetric' },
+  { shape: [1, 6, 5, 3], paddings: [[0, 0], [1, 1], [1, 1], [0, 0]], mode: 'reflect' },
   { shape: [3, 5], paddings: [[1, 2], [4, 1]], mode: 'reflect' },
 ];
 

@@ -23,15 +23,17 @@ function foldAxis(dy: tf.Tensor, axis: number, before: number, after: number, le
   const padAt = (lo: number, hi: number): [number, number][] =>
     Array.from({ length: rank }, (_, d) => (d === axis ? [lo, hi] : [0, 0]) as [number, number]);
   const off = mode === 'reflect' ? 1 : 0;
+  // a 1-wide border needs no reversing (and tfjs-wasm's Reverse kernel is slow)
+  const rev = (t: tf.Tensor, n: number): tf.Tensor => (n === 1 ? t : tf.reverse(t, axis));
   let out = tf.slice(dy, begin(before), size(len));
   if (before > 0) {
     // dy[before-1-m] was copied from x[m+off] (m = 0..before-1).
-    const left = tf.reverse(tf.slice(dy, begin(0), size(before)), axis);
+    const left = rev(tf.slice(dy, begin(0), size(before)), before);
     out = tf.add(out, tf.pad(left, padAt(off, len - off - before)));
   }
   if (after > 0) {
     // dy[before+len+k] was copied from x[len-1-off-k] (k = 0..after-1); reversed, it starts at len-off-after.
-    const right = tf.reverse(tf.slice(dy, begin(before + len), size(after)), axis);
+    const right = rev(tf.slice(dy, begin(before + len), size(after)), after);
     const start = len - off - after;
     out = tf.add(out, tf.pad(right, padAt(start, len - start - after)));
   }
