@@ -38,6 +38,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--schedule <s>', 'cosine | step', 'cosine')
     .option('--warmup <n>', 'linear warm-up steps', int('--warmup'), 100)
     .option('--max-minutes <m>', 'stop (with a checkpoint) after this much wall time; --resume continues', num('--max-minutes'))
+    .option('--budget-minutes <m>', 'total training time across resumes; the LR schedule follows max(step/steps, time/budget) and training stops when it is spent', num('--budget-minutes'))
     .option('--stop-after <n>', 'stop (with a checkpoint) after n steps of this invocation; --resume continues', int('--stop-after'))
     .option('--resume', 'continue from the newest checkpoint in <out>/checkpoints', false)
     .option('--seed <n>', 'PRNG seed of the patch sampler', int('--seed'), 1)
@@ -80,6 +81,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         warmup: raw.warmup as number,
         maxMinutes: raw.maxMinutes as number | undefined,
         stopAfter: raw.stopAfter as number | undefined,
+        budgetMinutes: raw.budgetMinutes as number | undefined,
         resume: raw.resume as boolean,
         seed: raw.seed as number,
         backend: raw.backend as string | undefined,

@@ -31,6 +31,12 @@ export interface SrTrainOptions {
   /** Warm-up steps with linearly rising LR. */
   warmup: number;
   maxMinutes?: number;
+  /**
+   * Total wall-time budget across resumes (minutes). The LR schedule then runs on
+   * max(step / steps, elapsed / budget), so the cosine reaches its end when the time is up even
+   * on a machine whose speed is unknown in advance; training stops when the budget is spent.
+   */
+  budgetMinutes?: number;
   /** Stop (with a checkpoint) after this many steps in this invocation; --resume continues. */
   stopAfter?: number;
   resume: boolean;
@@ -74,15 +80,16 @@ interface TrainState extends Record<string, unknown> {
   nanRollbacks: number;
 }
 
-export function learningRate(o: Pick<SrTrainOptions, 'lr' | 'lrMin' | 'steps' | 'schedule' | 'warmup'>, step: number): number {
+export function learningRate(o: Pick<SrTrainOptions, 'lr' | 'lrMin' | 'steps' | 'schedule' | 'warmup'>, step: number, timeFraction = 0): number {
   if (o.warmup > 0 && step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
+  const progress = Math.min(1, Math.max(step / Math.max(1, o.steps), timeFraction));
   if (o.schedule === 'step') {
     // Halve at 50%, 75% and 90% of the run.
-    const f = step / o.steps;
+    const f = progress;
     const k = (f >= 0.5 ? 1 : 0) + (f >= 0.75 ? 1 : 0) + (f >= 0.9 ? 1 : 0);
     return Math.max(o.lrMin, o.lr / 2 ** k);
   }
-  const t = Math.min(1, step / Math.max(1, o.steps));
+  const t = progress;
   return o.lrMin + 0.5 * (o.lr - o.lrMin) * (1 + Math.cos(Math.PI * t));
 }
 
@@ -208,11 +215,13 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
       : (tf.losses.sigmoidCrossEntropy(real ? tf.onesLike(logits) : tf.zerosLike(logits), logits) as tf.Scalar);
 
   while (step < o.steps) {
-    if (performance.now() > deadline || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
+    const elapsedNow = startElapsed + (performance.now() - startTime) / 1000;
+    const budgetFraction = o.budgetMinutes ? elapsedNow / (o.budgetMinutes * 60) : 0;
+    if (performance.now() > deadline || budgetFraction >= 1 || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
       stoppedBy = 'time';
       break;
     }
-    const lr = learningRate(o, step) * state.lrMult;
+    const lr = learningRate(o, step, budgetFraction) * state.lrMult;
     setLr(gOpt, lr);
     const { lr: lrData, hr: hrData } = sampleBatch(dataset, rng, o.batch);
     const P = o.patch * o.scale;
@@ -294,7 +303,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   const secs = (performance.now() - startTime) / 1000;
   const sps = (step - startStep) / Math.max(1e-3, secs);
   log(
-    `${stoppedBy === 'time' ? 'stopped early (--max-minutes / --stop-after)' : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
+    `${stoppedBy === 'time' ? 'stopped early (--max-minutes / --budget-minutes / --stop-after)' : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
       `${lastVal !== undefined ? `, ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
   // A plain model folder next to the checkpoints, for export and eval.
