@@ -145,6 +145,16 @@ describe('merge, padding, resampling, pooling, normalization emitters', () => {
     await expectParity(modelOf(x, h), dir, ODD_EVEN);
   });
 
+  it("stock Cropping2D (negative symbolic dims) before a stride-2 'same' conv", async () => {
+    const x = imageInput();
+    const c = apply(L.cropping2D({ cropping: [[1, 0], [0, 2]] }), x);
+    const h = apply(L.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }), c);
+    await expectParity(modelOf(x, h), dir, [
+      [10, 11],
+      [9, 12],
+    ]);
+  });
+
   for (const interpolation of ['nearest', 'bilinear'] as const) {
     it(`UpSampling2D ${interpolation} [2, 3]`, async () => {
       const x = imageInput();

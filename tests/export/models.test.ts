@@ -114,6 +114,17 @@ describe('refusals', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('localizes a shape mismatch too (an emitter that gets the padding wrong)', async () => {
+    const x = imageInput();
+    let h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'good_conv' }).apply(x) as ST;
+    h = tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'bad_conv' }).apply(h) as ST;
+    h = tfl.layers.activation({ activation: 'tanh', name: 'act' }).apply(h) as ST;
+    const validPadding: Emitter = (ctx) => EMITTERS.Conv2D(ctx.name === 'bad_conv' ? { ...ctx, config: { ...ctx.config, padding: 'valid' } } : ctx);
+    const err = await exportOnnx(modelOf(x, h), { outFile: path.join(dir, 's.onnx'), emitters: { Conv2D: validPadding }, check: { sizes: [[9, 8]] } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExportParityError);
+    expect((err as Error).message).toMatch(/the ONNX output has shape \[1, 3, 7, 6\] but tfjs gives \[1, 3, 9, 8\].*first diverging layer: "bad_conv" \(Conv2D\), output shape differs/);
+  });
+
   it('names the layer, its class and what is unsupported', async () => {
     const x = imageInput();
     const h = tfl.layers.conv2d({ filters: 3, kernelSize: 1, name: 'ok_conv' }).apply(x) as ST;

@@ -166,7 +166,8 @@ export async function checkOnnx(file: string, modelOrOpts: LayersModel | CheckOp
         r.input.dispose();
         parity.push(r.report);
         if (!(r.report.maxAbsDiff <= r.report.bound)) {
-          throw new OnnxCheckError(`${file} does not match the tfjs model: max |diff| ${r.report.maxAbsDiff.toExponential(2)} > bound ${r.report.bound.toExponential(2)} at input ${sh}x${sw}`);
+          const what = r.report.shapeMismatch ?? `max |diff| ${r.report.maxAbsDiff.toExponential(2)} > bound ${r.report.bound.toExponential(2)}`;
+          throw new OnnxCheckError(`${file} does not match the tfjs model: ${what} at input ${sh}x${sw}`);
         }
       }
     }

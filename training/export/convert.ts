@@ -80,6 +80,14 @@ function topologicalCalls(outputs: SymbolicTensor[]): { layer: LayerWithNodes; n
   return order;
 }
 
+/**
+ * tfjs shapes with unknown dims as null. Some tfjs layers compute garbage for unknown dims
+ * (stock Cropping2D gives null - n = -n), which must not be mistaken for a static size.
+ */
+function staticShape(shape: Shape): Shape {
+  return shape.map((d) => (d == null || d <= 0 ? null : d));
+}
+
 function layerWeights(layer: Layer): Map<string, LayerWeight> {
   const out = new Map<string, LayerWeight>();
   for (const v of layer.weights) {
@@ -146,8 +154,8 @@ class Converter {
         className,
         config: layer.getConfig(),
         inputs,
-        inputShapes: node.inputTensors.map((t) => t.shape as Shape),
-        outputShapes: node.outputTensors.map((t) => t.shape as Shape),
+        inputShapes: node.inputTensors.map((t) => staticShape(t.shape as Shape)),
+        outputShapes: node.outputTensors.map((t) => staticShape(t.shape as Shape)),
         name,
         weight: (short) => weights().get(short) ?? unsupported(`missing weight "${short}" (has: ${[...weights().keys()].join(', ') || 'none'})`),
         hasWeight: (short) => weights().has(short),

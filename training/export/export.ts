@@ -121,7 +121,7 @@ export async function exportOnnx(model: LayersModel, options: ExportOptions): Pr
       reports.push(r.report);
       const [, , oh, ow] = r.report.outputDims;
       const s = oh / h;
-      if (rgb && (r.report.outputDims.length !== 4 || !Number.isInteger(s) || ow !== s * w || (scale != null && s !== scale))) {
+      if (rgb && !r.report.shapeMismatch && (r.report.outputDims.length !== 4 || !Number.isInteger(s) || ow !== s * w || (scale != null && s !== scale))) {
         r.input.dispose();
         throw new Error(
           `output ${oh}x${ow} for input ${h}x${w} is not an integer scale of the input; ` +
@@ -140,12 +140,14 @@ export async function exportOnnx(model: LayersModel, options: ExportOptions): Pr
     const rel = options.check?.tolerance ?? (fp16 ? FP16_TOLERANCE : FP32_TOLERANCE);
     const { first, layers } = await locateDivergence(model, convertOpts, failing.input, rel);
     failing.input.dispose();
-    const { height, width, maxAbsDiff, bound } = failing.report;
+    const { height, width, maxAbsDiff, bound, shapeMismatch } = failing.report;
     const where = first
-      ? `first diverging layer: "${first.layerName}" (${first.className}), max |diff| ${fmt(first.maxAbsDiff)} (its activations reach ${fmt(first.refMaxAbs)})`
+      ? `first diverging layer: "${first.layerName}" (${first.className}), ` +
+        (Number.isFinite(first.maxAbsDiff) ? `max |diff| ${fmt(first.maxAbsDiff)} (its activations reach ${fmt(first.refMaxAbs)})` : 'output shape differs')
       : 'no single layer exceeds the bound on its own (errors accumulate); per-layer differences are in error.layers';
+    const what = shapeMismatch ?? `max |diff| ${fmt(maxAbsDiff)} > bound ${fmt(bound)}`;
     throw new ExportParityError(
-      `ONNX export does not match the tfjs model: max |diff| ${fmt(maxAbsDiff)} > bound ${fmt(bound)} at input ${height}x${width}; ${where}. ` +
+      `ONNX export does not match the tfjs model: ${what} at input ${height}x${width}; ${where}. ` +
         `Nothing was written to ${options.outFile}.`,
       reports,
       first,

@@ -22,6 +22,8 @@ export interface SizeReport {
   outputDims: number[];
   maxAbsDiff: number;
   bound: number;
+  /** Set (and maxAbsDiff = Infinity) when the ONNX and tfjs outputs differ in shape. */
+  shapeMismatch?: string;
 }
 
 export interface Divergence {
@@ -127,11 +129,13 @@ export async function compareAtSize(
   const out = results[io.outputName];
   if (!out) throw new Error(`the ONNX session produced no output named "${io.outputName}"`);
   const dims = out.dims.map(Number);
+  const b = bound(ref.data, opts.fp16, opts.outputRange, opts.tolerance);
   if (dims.join(',') !== ref.dims.join(',')) {
-    throw new Error(`at input ${height}x${width}, the ONNX output has shape [${dims.join(', ')}] but tfjs gives [${ref.dims.join(', ')}] (NCHW)`);
+    const shapeMismatch = `the ONNX output has shape [${dims.join(', ')}] but tfjs gives [${ref.dims.join(', ')}] (NCHW)`;
+    return { report: { height, width, outputDims: dims, maxAbsDiff: Infinity, bound: b, shapeMismatch }, input: x };
   }
   const diff = maxAbsDiff(out.data as Float32Array, ref.data);
-  return { report: { height, width, outputDims: dims, maxAbsDiff: diff, bound: bound(ref.data, opts.fp16, opts.outputRange, opts.tolerance) }, input: x };
+  return { report: { height, width, outputDims: dims, maxAbsDiff: diff, bound: b }, input: x };
 }
 
 /**
