@@ -53,7 +53,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number };
+  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; history?: { untilStep: number; batch: number; patch: number }[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   const model = await loadLayersModel(path.join(ckpt, 'models', 'generator'));
   const scale = opts.scale;
@@ -109,7 +109,9 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       steps: step,
       hours: +(elapsed / 3600).toFixed(2),
       backend: 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)',
-      notes: o.notes ?? `batch ${opts.batch}, LR patch ${opts.patch}, L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}`,
+      notes:
+        o.notes ??
+        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}`,
     },
     quality,
     card: `docs/models/${o.id}.md`,

@@ -160,6 +160,11 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
     const r = await loadCheckpoint(latest, { models, optimizers });
     step = r.step;
     state = r.state as TrainState;
+    // Batch/patch may change across resumes: keep the history for the model card.
+    const prev = state.options as { batch?: number; patch?: number; history?: unknown[] };
+    if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch) {
+      state.options = { ...archOptions, history: [...(prev.history ?? []), { untilStep: step, batch: prev.batch, patch: prev.patch }] };
+    } else state.options = { ...archOptions, history: prev.history ?? [] };
     log(`resumed from ${latest} at step ${step}`);
   } else if (o.init) {
     await loadInitWeights(generator, o.init, log);
