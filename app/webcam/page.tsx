@@ -19,6 +19,7 @@ interface Stats {
   latency: number;
   frames: number;
   gpuOutput: boolean;
+  note: string;
 }
 
 export default function WebcamPage() {
@@ -97,7 +98,7 @@ export default function WebcamPage() {
             while (times.length && now - times[0] > 2000) times.shift();
             frames++;
             const fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
-            setStats({ fps, latency: out.latencyMs, frames, gpuOutput: out.gpuOutput });
+            setStats({ fps, latency: out.latencyMs, frames, gpuOutput: out.gpuOutput, note: out.note });
           }
         })().catch((e: Error) => {
           if (!s.stop) setError(`Webcam translation stopped: ${e.message}`);
@@ -192,7 +193,7 @@ export default function WebcamPage() {
                 </span>
                 <span data-testid="latency">{stats.latency.toFixed(0)} ms / frame</span>
                 <span data-testid="frames" data-frames={stats.frames}>{stats.frames} frames</span>
-                <span>{backend === 'webgpu' ? (stats.gpuOutput ? 'WebGPU, output stays on the GPU' : 'WebGPU') : 'WASM'}</span>
+                <span data-testid="cam-path">{backend === 'webgpu' ? (stats.gpuOutput ? 'WebGPU, output stays on the GPU' : `WebGPU${stats.note ? ` (${stats.note})` : ''}`) : 'WASM'}</span>
               </>
             ) : (
               'Translated'

@@ -43,10 +43,20 @@ export class CamGpuRenderer {
   }
 
   draw(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number]): void {
+    let stage = 'uniform';
+    try {
+      this.drawInner(buffer, w, h, range, (s) => (stage = s));
+    } catch (e) {
+      throw new Error(`${stage}: ${(e as Error).message}`);
+    }
+  }
+
+  private drawInner(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number], at: (s: string) => void): void {
     const u = new ArrayBuffer(16);
     new Uint32Array(u, 0, 2).set([w, h]);
     new Float32Array(u, 8, 2).set(range);
     this.device.queue.writeBuffer(this.uniform, 0, u);
+    at('bindgroup');
     const bind = this.device.createBindGroup({
       layout: this.pipeline.getBindGroupLayout(0),
       entries: [
@@ -54,19 +64,19 @@ export class CamGpuRenderer {
         { binding: 1, resource: { buffer: this.uniform } },
       ],
     });
+    at('texture');
+    const view = this.ctx.getCurrentTexture().createView();
+    at('encode');
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginRenderPass({
-      colorAttachments: [{ view: this.ctx.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: { r: 0, g: 0, b: 0, a: 1 } }],
+      colorAttachments: [{ view, loadOp: 'clear', storeOp: 'store', clearValue: { r: 0, g: 0, b: 0, a: 1 } }],
     });
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, bind);
     pass.draw(3);
     pass.end();
+    at('submit');
     this.device.queue.submit([enc.finish()]);
-  }
-
-  done(): Promise<void> {
-    return this.device.queue.onSubmittedWorkDone();
   }
 
   destroy(): void {

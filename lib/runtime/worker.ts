@@ -46,7 +46,22 @@ function post(msg: Response, transfer: Transferable[] = []) {
   self.postMessage(msg, transfer);
 }
 
-async function pickBackend(prefer: BackendPref): Promise<{ backend: Backend; reason: string }> {
+let gpuDevice: GPUDevice | null = null;
+let softwareAdapter = false;
+
+/** Our own GPUDevice, shared with onnxruntime-web (EP option `device`) so its output buffers can be drawn directly. */
+async function makeDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  const names = [
+    'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize',
+    'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ',
+  ] as const;
+  const requiredLimits: Record<string, number> = {};
+  for (const n of names) requiredLimits[n] = adapter.limits[n];
+  const requiredFeatures = (['shader-f16', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  return adapter.requestDevice({ requiredLimits, requiredFeatures });
+}
+
+async function pickBackend(prefer: BackendPref): Promise<{ backend: Backend; reason: string; adapter?: GPUAdapter }> {
   if (prefer === 'wasm') return { backend: 'wasm', reason: 'WASM: forced by your setting' };
   const gpu = (self.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) return { backend: 'wasm', reason: 'WebGPU unavailable: this browser has no navigator.gpu' };
@@ -60,14 +75,23 @@ async function pickBackend(prefer: BackendPref): Promise<{ backend: Backend; rea
   const ai = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
   const desc = ai ? [ai.vendor, ai.architecture, ai.description].filter(Boolean).join(' ') : '';
   const fallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter || /swiftshader|llvmpipe|software/i.test(desc);
+  softwareAdapter = !!fallback;
   if (fallback && prefer !== 'webgpu') {
     return { backend: 'wasm', reason: `WebGPU adapter is a software fallback (${desc || 'CPU'}): WASM is faster here` };
   }
-  return { backend: 'webgpu', reason: `WebGPU${prefer === 'webgpu' ? ' (forced)' : ''}: ${desc || 'adapter found'}` };
+  return { backend: 'webgpu', reason: `WebGPU${prefer === 'webgpu' ? ' (forced)' : ''}: ${desc || 'adapter found'}`, adapter };
 }
 
 async function init(prefer: BackendPref, wasmPaths: string): Promise<BackendInfo> {
   const picked = await pickBackend(prefer);
+  if (picked.adapter) {
+    try {
+      gpuDevice = await makeDevice(picked.adapter);
+    } catch (e) {
+      picked.backend = 'wasm';
+      picked.reason = `WebGPU unavailable: requestDevice failed (${(e as Error).message})`;
+    }
+  }
   const file = picked.backend === 'webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
   ort = (await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ `${wasmPaths}${file}`)) as typeof Ort;
   const isolated = self.crossOriginIsolated === true;
@@ -111,7 +135,8 @@ function meta(list: readonly Ort.InferenceSession.ValueMetadata[]): TensorMeta[]
 
 async function createSession(bytes: Uint8Array, gpuOutput = false): Promise<Ort.InferenceSession> {
   const o = needOrt();
-  const eps = info!.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+  const eps: Ort.InferenceSession.ExecutionProviderConfig[] =
+    info!.backend === 'webgpu' ? [gpuDevice ? ({ name: 'webgpu', device: gpuDevice } as Ort.InferenceSession.ExecutionProviderConfig) : 'webgpu', 'wasm'] : ['wasm'];
   try {
     return await o.InferenceSession.create(bytes, {
       executionProviders: eps,
@@ -250,6 +275,7 @@ async function validate(req: Extract<Request, { type: 'validate' }>): Promise<vo
 }
 
 // ---- webcam: frames in, translated frames drawn straight onto an OffscreenCanvas owned by the worker
+let gpuNote = '';
 let cam: { key: string; canvas: OffscreenCanvas; ctx2d: OffscreenCanvasRenderingContext2D | null; gpu: CamGpuRenderer | null; session: Ort.InferenceSession } | null = null;
 
 async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<void> {
@@ -259,9 +285,12 @@ async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<v
   let gpu: CamGpuRenderer | null = null;
   let session = base;
   if (info!.backend === 'webgpu') {
-    // keep outputs on the GPU and draw them with a WebGPU pass on ORT's own device
-    const device = (await (o.env.webgpu as { device?: Promise<GPUDevice> | GPUDevice }).device) as GPUDevice | undefined;
-    if (device) {
+    // keep outputs on the GPU and draw them with a WebGPU pass on the device ORT runs on
+    const device = gpuDevice;
+    // Headless Chromium on a software adapter (SwiftShader) loses its WebGPU instance as soon as a
+    // worker presents a WebGPU canvas, which would also break inference, so do not try there.
+    gpuNote = device && softwareAdapter ? 'software adapter: frames are read back to the CPU for display' : '';
+    if (device && !gpuNote) {
       try {
         gpu = new CamGpuRenderer(device, req.canvas);
         session = await createSession(modelBytes.get(req.key)!, true);
@@ -284,7 +313,12 @@ async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<v
   frame.close();
   const x = new o.Tensor('float32', rgbaToNCHW(rgba, w, h, spec.inRange), [1, 3, h, w]);
   const s = cam.session;
-  const out = await s.run({ [s.inputNames[0]]: x });
+  let out: Ort.InferenceSession.ReturnType;
+  try {
+    out = await s.run({ [s.inputNames[0]]: x });
+  } catch (e) {
+    throw new WorkerError('run', `the model failed on a webcam frame (${info!.backend}${cam.gpu ? ', GPU output' : ''}): ${(e as Error).message ?? e}`);
+  }
   const y = out[s.outputNames[0]];
   const [, , oh, ow] = y.dims;
   if (cam.canvas.width !== ow || cam.canvas.height !== oh) {
@@ -292,15 +326,19 @@ async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<v
     cam.canvas.height = oh;
   }
   if (cam.gpu && y.location === 'gpu-buffer') {
-    cam.gpu.draw(y.gpuBuffer as GPUBuffer, ow, oh, spec.outRange);
-    await cam.gpu.done();
+    try {
+      cam.gpu.draw(y.gpuBuffer as GPUBuffer, ow, oh, spec.outRange);
+      // (queue.onSubmittedWorkDone() rejects in Chromium workers here; the frame is presented when this task ends)
+    } catch (e) {
+      throw new WorkerError('run', `drawing the GPU output failed: ${(e as Error).message ?? e}`);
+    }
   } else {
     const d = (await y.getData()) as Float32Array;
     cam.ctx2d ??= cam.canvas.getContext('2d');
     cam.ctx2d!.putImageData(new ImageData(nchwToRGBA(d, ow, oh, spec.outRange) as Uint8ClampedArray<ArrayBuffer>, ow, oh), 0, 0);
   }
   y.dispose();
-  post({ type: 'cam-done', id: req.id, latencyMs: performance.now() - t0, backend: info!.backend, gpuOutput: !!cam.gpu });
+  post({ type: 'cam-done', id: req.id, latencyMs: performance.now() - t0, backend: info!.backend, gpuOutput: !!cam.gpu, note: gpuNote });
 }
 
 function readMirrored(frame: ImageBitmap, spec: CamSpec): Uint8ClampedArray {
