@@ -1,7 +1,7 @@
 /** initBackend: auto choice, explicit choice, and errors that list every candidate. */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, initBackend } from '../../training/backends';
+import { BACKEND_NAMES, initBackend, parseTfDeviceLog } from '../../training/backends';
 
 describe('initBackend', () => {
   it('auto picks the best usable backend, says why in one line, and lists every candidate', async () => {
@@ -47,5 +47,20 @@ describe('initBackend', () => {
     expect((err as Error).message).toContain(`backend '${unusable.name}' is not usable here: ${unusable.why}`);
     for (const name of BACKEND_NAMES) expect((err as Error).message).toContain(name);
     expect(tf.getBackend()).toBe('wasm');
+  });
+});
+
+describe('parseTfDeviceLog (tensorflow-gpu detection)', () => {
+  it('finds the GPU TensorFlow created, and the CUDA problem when it created none', () => {
+    const ok = parseTfDeviceLog(
+      '2024-01-01 I tensorflow/core/common_runtime/gpu/gpu_device.cc:1532] Created device /job:localhost/replica:0/task:0/device:GPU:0 with 14786 MB memory:  -> device: 0, name: Tesla T4, pci bus id: 0000:00:04.0, compute capability: 7.5\nsum 262144',
+    );
+    expect(ok).toEqual({ gpu: true, name: 'Tesla T4' });
+    const bad = parseTfDeviceLog(
+      "W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file\nsum 262144",
+    );
+    expect(bad.gpu).toBe(false);
+    expect(bad.problem).toMatch(/libcudart/);
+    expect(parseTfDeviceLog('sum 262144')).toEqual({ gpu: false, problem: undefined });
   });
 });

@@ -13,6 +13,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -78,29 +80,47 @@ async function importOptional(pkg: string): Promise<{ ok: true; mod: unknown } |
 }
 
 /**
+ * Reads TensorFlow's device log (TF_CPP_MIN_LOG_LEVEL=0): did it create a GPU device, and which?
+ * e.g. "Created device /job:localhost/replica:0/task:0/device:GPU:0 with 14786 MB memory:
+ *  -> device: 0, name: Tesla T4, pci bus id: 0000:00:04.0, compute capability: 7.5"
+ */
+export function parseTfDeviceLog(log: string): { gpu: boolean; name?: string; problem?: string } {
+  if (!/device:GPU:\d/.test(log)) {
+    const problem = /(Could not load dynamic library[^\n]*|failed call to cuInit[^\n]*|CUDA[^\n]*error[^\n]*)/i.exec(log)?.[1];
+    return { gpu: false, problem: problem?.trim().slice(0, 160) };
+  }
+  const name = /device:GPU:\d[^\n]*?name:\s*([^,\n]+)/.exec(log)?.[1]?.trim();
+  return { gpu: true, name };
+}
+
+/**
  * Does libtensorflow (through tfjs-node-gpu) create a GPU device? Checked in a child process,
  * so a CUDA failure cannot leave this process with a half-initialised native library, and
  * TensorFlow's own device log says whether a GPU was really created.
  */
 function probeCudaInChild(): { ok: boolean; why: string } {
+  let spec = GPU_PKG;
+  try {
+    spec = pathToFileURL(createRequire(import.meta.url).resolve(GPU_PKG)).href; // the copy this project resolves
+  } catch {
+    // fall back to resolving from the working directory
+  }
   const script =
-    `const tf = await import('${GPU_PKG}');` +
-    `const y = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));` +
-    `console.log('sum', (await y.sum().data())[0]);`;
+    `const m = await import(${JSON.stringify(spec)}); const tf = m.default ?? m;` +
+    `const y = tf.sum(tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])));` +
+    `console.log('sum', (await y.data())[0]);`;
   const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: process.cwd(),
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '0' },
     encoding: 'utf8',
     timeout: 120_000,
   });
   const out = `${res.stdout ?? ''}\n${res.stderr ?? ''}`;
   if (res.status !== 0) return { ok: false, why: `installed but a test run failed: ${out.trim().split('\n').slice(-1)[0] ?? res.error?.message}` };
-  const dev = /device:GPU:\d[^\n]*?(?:->\s*device:\s*\d+,\s*name:\s*([^,\n]+))?/.exec(out);
-  if (!dev) {
-    const cudaErr = /(Could not load dynamic library[^\n]*|cuInit[^\n]*|CUDA[^\n]*error[^\n]*)/i.exec(out);
-    return { ok: false, why: `installed, but TensorFlow created no GPU device${cudaErr ? ` (${cudaErr[1].trim().slice(0, 160)})` : ''}; needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1` };
+  const dev = parseTfDeviceLog(out);
+  if (!dev.gpu) {
+    return { ok: false, why: `installed, but TensorFlow created no GPU device${dev.problem ? ` (${dev.problem})` : ''}; needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1` };
   }
-  return { ok: true, why: `CUDA GPU ${dev[1]?.trim() ?? 'device:GPU:0'} via ${GPU_PKG}` };
+  return { ok: true, why: `CUDA GPU ${dev.name ?? 'device:GPU:0'} via ${GPU_PKG}` };
 }
 
 async function activateTfBackend(name: string): Promise<void> {
