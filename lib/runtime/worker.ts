@@ -279,7 +279,7 @@ let gpuNote = '';
 let cam: { key: string; canvas: OffscreenCanvas; ctx2d: OffscreenCanvasRenderingContext2D | null; gpu: CamGpuRenderer | null; session: Ort.InferenceSession } | null = null;
 
 async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<void> {
-  const o = needOrt();
+  needOrt();
   const base = sessions.get(req.key);
   if (!base) throw new WorkerError('load', `model "${req.key}" is not loaded`);
   let gpu: CamGpuRenderer | null = null;
