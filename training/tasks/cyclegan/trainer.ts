@@ -100,8 +100,8 @@ export class CycleGanTrainer {
   static async create(opts: TrainerOptions): Promise<CycleGanTrainer> {
     const G = await buildGenerator(opts, 'G_A2B', opts.seed * 1000 + 1);
     const F = await buildGenerator(opts, 'F_B2A', opts.seed * 1000 + 301);
-    const DA = await buildDiscriminator(opts, 'D_A');
-    const DB = await buildDiscriminator(opts, 'D_B');
+    const DA = await buildDiscriminator(opts, 'D_A', opts.seed * 1000 + 601);
+    const DB = await buildDiscriminator(opts, 'D_B', opts.seed * 1000 + 801);
     return new CycleGanTrainer(opts, G, F, DA, DB);
   }
 

@@ -1,0 +1,315 @@
+/**
+ * CycleGAN end to end on a handful of tiny images (32x32 crops, ngf 4, 1 block, PatchGAN ndf 4 /
+ * 2 layers), with real tfjs training steps on the wasm backend: every GAN loss, bad input,
+ * health detectors provoked in real training, SIGKILL + resume in child processes, ONNX export
+ * with parity, and evaluation through onnxruntime-node.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import { runCycleGan, type RunOptions } from '../../training/tasks/cyclegan/train';
+import { loadUnpairedDataset } from '../../training/data/unpaired';
+import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../training/checkpoint';
+import { modeCollapseCheck } from '../../training/health/detectors';
+import { exportOnnx } from '../../training/export';
+import { evaluateTranslation } from '../../training/eval/cyclegan/evaluate';
+import { trainDomainClassifier } from '../../training/eval/cyclegan/classifier';
+import { onnxTranslator, resolveTranslator } from '../../training/eval/cyclegan/translators';
+import { lightGenerator } from '../../training/models/light-generator';
+import { countMacs, countParams } from '../../training/tasks/cyclegan/models';
+
+const ROOT = path.resolve(__dirname, '../..');
+let tmp: string;
+let data: string;
+
+async function image(file: string, w: number, h: number, hue: 'red' | 'blue', seed: number, channels: 1 | 3 = 3): Promise<void> {
+  const px = Buffer.alloc(w * h * channels);
+  let s = seed;
+  for (let i = 0; i < w * h; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const n = (s / 2147483648) * 90;
+    const y = Math.floor(i / w);
+    if (channels === 1) px[i] = 60 + n + y;
+    else {
+      px[i * 3] = hue === 'red' ? 150 + n : 20 + n / 3;
+      px[i * 3 + 1] = 40 + n / 2 + y;
+      px[i * 3 + 2] = hue === 'blue' ? 150 + n : 20 + n / 3;
+    }
+  }
+  await sharp(px, { raw: { width: w, height: h, channels } }).png().toFile(file);
+}
+
+const base = (over: Partial<RunOptions> = {}): RunOptions => ({
+  data,
+  out: path.join(tmp, `run-${Math.random().toString(36).slice(2)}`),
+  resume: false,
+  generator: 'light',
+  ngf: 4,
+  nBlocks: 1,
+  ndf: 4,
+  dLayers: 2,
+  loss: 'lsgan',
+  lambdaCycle: 10,
+  lambdaIdt: 0.5,
+  gpWeight: 10,
+  poolSize: 3,
+  lr: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  batchSize: 1,
+  crop: 32,
+  loadSize: 36,
+  steps: 4,
+  decayFrom: 2,
+  seed: 3,
+  checkpointEvery: 2,
+  sampleEvery: 2,
+  logEvery: 1,
+  keep: 3,
+  backend: 'wasm',
+  healthWindow: 4,
+  maxRollbacks: 3,
+  log: () => {},
+  ...over,
+});
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-cyclegan-'));
+  data = path.join(tmp, 'toy');
+  for (const d of ['trainA', 'trainB', 'testA', 'testB']) await fs.mkdir(path.join(data, d), { recursive: true });
+  for (let i = 0; i < 5; i++) {
+    await image(path.join(data, 'trainA', `a${i}.png`), 40, 40, 'red', i + 1);
+    await image(path.join(data, 'trainB', `b${i}.png`), 40, 40, 'blue', i + 11);
+  }
+  for (let i = 0; i < 3; i++) {
+    await image(path.join(data, 'testA', `a${i}.png`), 40, 40, 'red', i + 21);
+    await image(path.join(data, 'testB', `b${i}.png`), 40, 40, 'blue', i + 31);
+  }
+  // Bad input a real folder has: a grayscale image, another size, a corrupt file, a non-image.
+  await image(path.join(data, 'trainA', 'gray.png'), 40, 40, 'red', 7, 1);
+  await image(path.join(data, 'trainB', 'big.png'), 64, 50, 'blue', 8);
+  await fs.writeFile(path.join(data, 'trainA', 'broken.jpg'), 'not a jpeg at all');
+  await fs.writeFile(path.join(data, 'trainB', 'notes.txt'), 'hello');
+});
+
+describe('CycleGAN data', () => {
+  it('skips and counts bad files, expands grayscale, resizes mixed sizes', async () => {
+    const ds = await loadUnpairedDataset(data, { loadSize: 36 });
+    expect(ds.trainA.images.length).toBe(6);
+    const gray = ds.trainA.images[ds.trainA.files.findIndex((f) => f.endsWith('gray.png'))];
+    expect(gray.data.length).toBe(36 * 36 * 3);
+    expect(gray.data[30]).toBe(gray.data[31]);
+    expect(gray.data[31]).toBe(gray.data[32]);
+    expect(ds.trainA.report.skipped.map((s) => s.file)).toEqual(['broken.jpg']);
+    expect(ds.trainB.report.skipped.map((s) => s.file)).toEqual(['notes.txt']);
+    expect(ds.trainB.images.every((im) => im.width === 36 && im.height === 36 && im.data.length === 36 * 36 * 3)).toBe(true);
+  });
+
+  it('refuses folders without trainA/trainB or with too few images, saying what is needed', async () => {
+    const bad = path.join(tmp, 'bad');
+    await fs.mkdir(path.join(bad, 'trainA'), { recursive: true });
+    await expect(loadUnpairedDataset(bad, { loadSize: 36 })).rejects.toThrow(/lacks trainB.*needs trainA\/.*trainB\//);
+    await fs.mkdir(path.join(bad, 'trainB'));
+    await image(path.join(bad, 'trainA', 'x.png'), 40, 40, 'red', 1);
+    await image(path.join(bad, 'trainB', 'y.png'), 40, 40, 'blue', 2);
+    await expect(loadUnpairedDataset(bad, { loadSize: 36 })).rejects.toThrow(/has 1 usable image\(s\); at least 2 are needed/);
+    await expect(loadUnpairedDataset(path.join(tmp, 'nope'), { loadSize: 36 })).rejects.toThrow(/does not exist/);
+  });
+});
+
+describe('CycleGAN training', () => {
+  for (const loss of ['lsgan', 'vanilla', 'wgan-gp'] as const) {
+    it(`trains with the ${loss} loss: finite losses, metrics, plot, samples, checkpoints`, async () => {
+      const o = base({ loss });
+      const r = await runCycleGan(o);
+      expect(r.trainer.step).toBe(4);
+      expect(r.stoppedBy).toBe('steps');
+      const rows = (await fs.readFile(path.join(o.out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      const steps = rows.filter((x) => x.event === undefined);
+      expect(steps.map((x) => x.step)).toEqual([1, 2, 3, 4]);
+      for (const s of steps) {
+        for (const k of ['gAdv', 'cycle', 'idt', 'dReal', 'dFake', 'dAccReal', 'dAccFake', 'gradNormG', 'gradNormD', 'lr']) {
+          expect(Number.isFinite(s[k]), `${k} at step ${s.step}`).toBe(true);
+        }
+        if (loss === 'wgan-gp') expect(s.gp).toBeGreaterThan(0);
+      }
+      // The LR is constant until decayFrom (2), then decays linearly to 0 at step 4.
+      expect(steps.map((x) => x.lr)).toEqual([2e-4, 2e-4, 2e-4, 1e-4]);
+      expect(rows.some((x) => x.event === 'diversity')).toBe(true);
+      const png = await sharp(path.join(o.out, 'loss.png')).metadata();
+      expect(png.format).toBe('png');
+      const grid = await sharp(path.join(o.out, 'samples', 'step-0000004.png')).metadata();
+      expect(grid.width).toBeGreaterThan(6 * 32);
+      expect(await findLatestCheckpoint(path.join(o.out, 'checkpoints'))).toMatch(/step-00000004$/);
+      r.trainer.dispose();
+    });
+  }
+
+  it('divergence: a NaN weight makes the loop roll back to the last checkpoint with half the LR', async () => {
+    const o = base({
+      steps: 5,
+      onStep: (m, t) => {
+        // onStep runs before that step's checkpoint, so poisoning at 3 leaves checkpoint 2 clean.
+        if (m.step === 3 && t.lrScale === 1) {
+          const w = t.G.getWeights();
+          const bad = w.map((x, i) => (i === 0 ? tf.fill(x.shape, NaN) : x));
+          t.G.setWeights(bad);
+        }
+      },
+    });
+    const r = await runCycleGan(o);
+    expect(r.warnings.some((w) => w.detector === 'divergence')).toBe(true);
+    expect(r.trainer.lrScale).toBe(0.5);
+    expect(r.trainer.step).toBe(5);
+    const rows = (await fs.readFile(path.join(o.out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const rb = rows.find((x) => x.event === 'rollback');
+    expect(rb.step).toBe(2);
+    expect(rb.checkpoint).toMatch(/step-00000002$/);
+    expect(Number.isFinite(r.trainer.G.getWeights()[0].dataSync()[0])).toBe(true);
+    r.trainer.dispose();
+  });
+
+  it('mode collapse: the detector fires on a collapsed generator, not on the trained one', async () => {
+    const o = base({ steps: 2 });
+    const r = await runCycleGan(o);
+    const ds = await loadUnpairedDataset(data, { loadSize: 32, withTest: true });
+    const toF = (im: { data: Uint8Array }) => Float32Array.from(im.data, (v) => v / 127.5 - 1);
+    const srcA = ds.trainA.images.map(toF);
+    const realB = ds.trainB.images.map(toF);
+    const translate = () => srcA.map((a) => tf.tidy(() => r.trainer.translate(tf.tensor4d(a, [1, 32, 32, 3]), 'AtoB').dataSync() as Float32Array).slice());
+    expect(modeCollapseCheck(2, translate(), realB).warning).toBeNull();
+    // Collapse G for real: zero the last conv's kernel, so every input maps to tanh(bias).
+    const w = r.trainer.G.getWeights();
+    const kernels = w.map((x, i) => i).filter((i) => w[i].rank === 4);
+    const last = kernels[kernels.length - 1];
+    r.trainer.G.setWeights(w.map((x, i) => (i === last ? tf.zerosLike(x) : x)));
+    const mc = modeCollapseCheck(2, translate(), realB);
+    expect(mc.warning?.detector).toBe('mode-collapse');
+    r.trainer.dispose();
+  });
+});
+
+function cli(args: string[]): { cmd: string; args: string[] } {
+  return { cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'training/cli.ts'), 'train', 'cyclegan', ...args] };
+}
+
+const childArgs = (out: string, steps: number) => [
+  '--data', data, '--out', out, '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
+  '--pool', '3', '--crop', '32', '--load-size', '36', '--steps', String(steps), '--decay-from', '3', '--checkpoint-every', '2',
+  '--sample-every', '100', '--seed', '5', '--backend', 'wasm', '--keep', '10', '--log-every', '1',
+];
+
+describe('CycleGAN kill and resume', () => {
+  it('SIGKILL after the first checkpoint, --resume continues from the saved step with identical state', async () => {
+    const killed = path.join(tmp, 'killed');
+    const ref = path.join(tmp, 'ref');
+    const steps = 8;
+    // 1. Start a real training process and kill -9 it as soon as a checkpoint exists.
+    const { cmd, args } = cli(childArgs(killed, steps));
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'ignore' });
+    const latestFile = path.join(killed, 'checkpoints', 'latest');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(async () => {
+        try {
+          await fs.access(latestFile);
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        } catch {
+          /* not yet */
+        }
+      }, 50);
+      child.on('exit', (code) => {
+        clearInterval(timer);
+        if (code !== null) reject(new Error(`child exited (${code}) before it was killed`));
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const saved = await findLatestCheckpoint(path.join(killed, 'checkpoints'));
+    expect(saved).not.toBeNull();
+    const state = await readCheckpointState(saved!);
+    expect(state.step).toBeGreaterThanOrEqual(2);
+    expect(state.step).toBeLessThan(steps);
+
+    // 2. Resume it to the end.
+    const resumed = spawnSync(cmd, [...args, '--resume'], { cwd: ROOT, encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`at step ${state.step} (rng ${(state.state as { rng: number }).rng},`);
+    expect(resumed.stdout).toMatch(new RegExp(`step ${state.step + 1}/${steps} `));
+
+    // 3. The same run without interruption.
+    const full = spawnSync(cmd, cli(childArgs(ref, steps)).args, { cwd: ROOT, encoding: 'utf8' });
+    expect(full.status, full.stderr).toBe(0);
+
+    // Same state at the saved step and at the end: weights (Adam restore rounds ~1e-7), RNG, pools.
+    for (const step of [state.step, steps]) {
+      const name = `step-${String(step).padStart(8, '0')}`;
+      const a = await readCheckpointState(path.join(killed, 'checkpoints', name));
+      const b = await readCheckpointState(path.join(ref, 'checkpoints', name));
+      expect(a.state.rng).toBe(b.state.rng);
+      for (const m of ['G', 'F', 'DA', 'DB']) {
+        const ma = await loadLayersModel(path.join(killed, 'checkpoints', name, 'models', m));
+        const mb = await loadLayersModel(path.join(ref, 'checkpoints', name, 'models', m));
+        // Kernels, and the functions the models compute. (The biases of convs that feed an
+        // instance norm have a zero gradient: Adam turns its float noise into lr-sized steps that
+        // the norm removes again, so those are compared through the outputs only.)
+        const wa = ma.getWeights();
+        const wb = mb.getWeights();
+        wa.forEach((w, i) => {
+          if (w.rank < 2 && step !== state.step) return;
+          const diff = tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0];
+          expect(diff, `${m} ${ma.weights[i].name} at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-5);
+        });
+        const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 9);
+        const out = tf.max(tf.abs(tf.sub(ma.predict(x) as tf.Tensor, mb.predict(x) as tf.Tensor))).dataSync()[0];
+        expect(out, `${m} output at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-4);
+      }
+    }
+    const rowsA = (await fs.readFile(path.join(killed, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(rowsA.filter((r) => r.event === undefined).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  }, 240_000);
+});
+
+describe('CycleGAN export and evaluation', () => {
+  it('exports G and F to ONNX with parity, evaluates them through onnxruntime with the domain classifier', async () => {
+    const o = base({ steps: 2 });
+    const r = await runCycleGan(o);
+    const gFile = path.join(tmp, 'a2b.onnx');
+    const fFile = path.join(tmp, 'b2a.onnx');
+    for (const [m, f] of [[r.trainer.G, gFile], [r.trainer.F, fFile]] as const) {
+      const rep = await exportOnnx(m, { outFile: f, inputRange: [-1, 1], outputRange: [-1, 1], multipleOf: 4 });
+      expect(rep.maxAbsDiff).toBeLessThan(rep.tolerance);
+    }
+    const ds = await loadUnpairedDataset(data, { loadSize: 40, withTest: true });
+    const classifier = await trainDomainClassifier(ds, { epochs: 2 });
+    expect(classifier.meta.testAccuracy.balanced).toBeGreaterThanOrEqual(0.5);
+    const entry = { input: { name: 'input', range: [-1, 1] as [number, number] }, output: { name: 'output', range: [-1, 1] as [number, number] }, multipleOf: 4 };
+    const g = await onnxTranslator(gFile, entry, [-1, 1]);
+    const f = await onnxTranslator(fFile, null, [-1, 1]);
+    const res = await evaluateTranslation({ ds, direction: 'AtoB', model: g, inverse: f, classifier, size: 32, gridFile: path.join(tmp, 'eval.png') });
+    expect(res.images).toBe(3);
+    expect(res.metrics.classifierTargetShare).toBeGreaterThanOrEqual(0);
+    expect(res.metrics.classifierTargetShare).toBeLessThanOrEqual(1);
+    expect(res.metrics.cycleL1).toBeGreaterThan(0);
+    expect(res.metrics.cycleL1).toBeLessThan(1);
+    expect(res.metrics.msPer256).toBeGreaterThan(0);
+    // The checkpoint (tfjs) and the ONNX files give the same cycle L1.
+    const ck = await resolveTranslator(path.join(o.out, 'checkpoints'), { generator: 'G' });
+    const ckInv = await resolveTranslator(path.join(o.out, 'checkpoints'), { generator: 'F' });
+    const res2 = await evaluateTranslation({ ds, direction: 'AtoB', model: ck.translator, inverse: ckInv.translator, classifier, size: 32 });
+    expect(Math.abs(res2.metrics.cycleL1! - res.metrics.cycleL1!)).toBeLessThan(2e-3);
+    expect((await sharp(path.join(tmp, 'eval.png')).metadata()).format).toBe('png');
+    r.trainer.dispose();
+  });
+
+  it('the light generator meets the real-time budget: <= 1M parameters, <= 4 GMACs at 256x256', () => {
+    const g = lightGenerator({ ngf: 32, nBlocks: 6 });
+    expect(countParams(g)).toBeLessThanOrEqual(1e6);
+    expect(countMacs(g, 256, 256) / 1e9).toBeLessThanOrEqual(4);
+    g.dispose();
+  });
+});
