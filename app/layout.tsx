@@ -4,6 +4,7 @@ import Link from 'next/link';
 import './globals.css';
 import { Nav } from './_components/Nav';
 import { BackendBadge } from './_components/BackendBadge';
+import { RegisterSW } from './_components/RegisterSW';
 
 export const metadata: Metadata = {
   title: 'Ganvas',
@@ -33,6 +34,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         <main id="main" className="mx-auto max-w-6xl px-4 py-6">
           {children}
         </main>
+        <RegisterSW />
         <footer className="mx-auto max-w-6xl px-4 pb-6 text-xs text-neutral-500">Every pixel is processed on your device with onnxruntime-web. No image is uploaded.</footer>
       </body>
     </html>

@@ -36,7 +36,7 @@ test('forced WASM: ?backend=wasm and the settings switch both say why', async ({
 test('no WebGPU in the browser: falls back to WASM and says why', async ({ baseURL }) => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-webgpu', '--disable-gpu'] });
   try {
-    const context = await browser.newContext({ baseURL });
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
     await useTestModels(context);
     const page = await context.newPage();
     await page.goto('/translate?backend=webgpu');

@@ -50,7 +50,7 @@ test('camera permission denied and no camera: clear messages, page keeps working
   // fake camera present, permission denied
   let browser = await chromium.launch({ executablePath: exe, args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
   try {
-    const context = await browser.newContext({ baseURL });
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
     await useTestModels(context);
     const page = await context.newPage();
     await page.goto('/webcam');
@@ -63,7 +63,7 @@ test('camera permission denied and no camera: clear messages, page keeps working
   // permission granted, but no camera at all
   browser = await chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS });
   try {
-    const context = await browser.newContext({ baseURL, permissions: ['camera'] });
+    const context = await browser.newContext({ baseURL, permissions: ['camera'], serviceWorkers: 'block' });
     await useTestModels(context);
     const page = await context.newPage();
     await page.goto('/webcam');

@@ -12,7 +12,7 @@ test('privacy: during upload, translate, upscale and webcam no request carries i
     args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
   });
   try {
-    const context = await browser.newContext({ baseURL });
+    const context = await browser.newContext({ baseURL, serviceWorkers: 'block' });
     const log = recordRequests(context);
     await useTestModels(context);
     const page = await context.newPage();

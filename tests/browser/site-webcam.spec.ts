@@ -18,7 +18,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => cam?.close());
 
 test('webcam: fake camera frames are translated live, FPS shown, snapshot PNG, mirror toggle', async ({ baseURL }) => {
-  const context = await cam.newContext({ baseURL, acceptDownloads: true });
+  const context = await cam.newContext({ baseURL, acceptDownloads: true, serviceWorkers: 'block' });
   const log = recordRequests(context);
   await useTestModels(context);
   const page = await context.newPage();
@@ -50,7 +50,7 @@ test('webcam: fake camera frames are translated live, FPS shown, snapshot PNG, m
 
 test('webcam on WebGPU (SwiftShader, 128x128): frames run on WebGPU; GPU-resident output when the browser can present from a worker', async ({ baseURL }) => {
   test.setTimeout(240_000);
-  const context = await cam.newContext({ baseURL });
+  const context = await cam.newContext({ baseURL, serviceWorkers: 'block' });
   await useTestModels(context);
   const page = await context.newPage();
   await page.goto('/webcam?backend=webgpu');

@@ -93,7 +93,7 @@ export function recordRequests(context: BrowserContext): Recorded[] {
   return log;
 }
 
-const ALLOWED = [/^\/_next\//, /^\/ort\//, /^\/models\//, /^\/favicon\.ico$/, /^\/(translate|upscale|webcam|models)?$/];
+const ALLOWED = [/^\/_next\//, /^\/ort\//, /^\/models\//, /^\/favicon\.ico$/, /^\/sw\.js$/, /^\/(translate|upscale|webcam|models)?$/];
 
 /** No request may leave the origin, carry a body, or go anywhere but the site's pages, static assets and models. */
 export function expectNoImageLeak(log: Recorded[], origin: string): void {

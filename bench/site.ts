@@ -1,0 +1,226 @@
+/**
+ * Site benchmark in Debian Chromium, through the real UI (worker, onnxruntime-web, tiling):
+ *   translate latency at 256 and 512, upscale megapixels/s per model, webcam FPS at 256 and 512
+ *   (fake camera), WebGPU (SwiftShader here: correctness only) vs WASM.
+ * Uses the shipped models from public/models/manifest.json; when none of a kind is shipped, the
+ * test fixture models (tests/browser/site/onnx-fixtures.ts) are routed in and labelled "fixture".
+ *
+ *   npm run bench:site            # builds if .next is missing, starts next on :3124, prints JSON, writes docs/bench-site.md
+ *   GANVAS_BENCH_URL=http://127.0.0.1:3123 npm run bench:site   # against a running site
+ */
+import { chromium, type BrowserContext, type Page } from '@playwright/test';
+import { spawn, execSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import sharp from 'sharp';
+import { CHROMIUM_ARGS } from '../playwright.config';
+import { parseManifest } from '../lib/contract/manifest';
+import { writeFixtures } from '../tests/browser/site/onnx-fixtures';
+import { decodePng, HORSE, maxAbsDiffPlain } from './site-helpers';
+import { writeY4m } from '../tests/browser/site/y4m';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const EXE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RUNS = Number(process.env.GANVAS_BENCH_RUNS ?? 3);
+
+async function startServer(): Promise<{ url: string; proc: ChildProcess | null }> {
+  if (process.env.GANVAS_BENCH_URL) return { url: process.env.GANVAS_BENCH_URL, proc: null };
+  if (!existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) execSync('npm run build', { cwd: ROOT, stdio: 'inherit' });
+  else execSync('node scripts/copy-ort.mjs', { cwd: ROOT, stdio: 'inherit' });
+  const port = 3124;
+  const proc = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], { cwd: ROOT, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120; i++) {
+    try {
+      if ((await fetch(url)).ok) return { url, proc };
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  proc.kill();
+  throw new Error('next start did not come up on :3124');
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function photo(size: number): Promise<Buffer> {
+  return sharp(HORSE).resize(size, size, { fit: 'cover' }).png().toBuffer();
+}
+
+async function runTool(page: Page, png: Buffer, name: string): Promise<{ ms: number; tiles: number; out: string }> {
+  await page.getByTestId('image-input').setInputFiles({ name, mimeType: 'image/png', buffer: png });
+  await page.getByTestId('picked').filter({ hasText: name }).waitFor();
+  await page.getByTestId('run').click();
+  // done when the result shown is from this file (no " · from <older file>") and no job is running
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid=result-info]');
+    return !!el && !el.textContent?.includes(' · from ') && !document.querySelector('[data-testid=progress]');
+  }, undefined, { timeout: 600_000 });
+  const err = await page.getByTestId('error').count();
+  if (err) throw new Error(`run failed: ${await page.getByTestId('error').textContent()}`);
+  const text = (await page.getByTestId('result-info').textContent()) ?? '';
+  const m = /: (\d+×\d+) in ([\d.]+) s \((\d+) tile/.exec(text);
+  if (!m) throw new Error(`unexpected result text: ${text}`);
+  return { ms: Number(m[2]) * 1000, tiles: Number(m[3]), out: m[1] };
+}
+
+async function main() {
+  const { url, proc } = await startServer();
+  const shipped = parseManifest(JSON.parse(readFileSync(path.join(ROOT, 'public/models/manifest.json'), 'utf8'))).models;
+  const fxDir = path.join(os.tmpdir(), `ganvas-bench-fixtures-${process.pid}`);
+  const fx = writeFixtures(fxDir);
+  const useFixtures = {
+    translation: !shipped.some((m) => m.task === 'translation'),
+    sr: !shipped.some((m) => m.task === 'super-resolution'),
+  };
+  const models = [
+    ...shipped,
+    ...fx.models.filter((m) => (m.task === 'translation' ? useFixtures.translation : useFixtures.sr)).map((m) => ({ ...m, fixture: true })),
+  ] as (ReturnType<typeof parseManifest>['models'][number] & { fixture?: boolean })[];
+  const manifest = { version: 1, models };
+  const route = async (ctx: BrowserContext) => {
+    await ctx.route('**/models/manifest.json', (r) => r.fulfill({ json: manifest }));
+    await ctx.route(/\/models\/test-[a-z0-9-]+\.onnx(\?.*)?$/, (r) => r.fulfill({ path: path.join(fxDir, new URL(r.request().url()).pathname.split('/').pop()!) }));
+  };
+  const y4m = await writeY4m(HORSE, path.join(os.tmpdir(), `ganvas-bench-${process.pid}.y4m`), 640, 480, 30);
+  const browser = await chromium.launch({
+    executablePath: EXE,
+    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
+  });
+  const results: Record<string, unknown> = { url, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version(), runs: RUNS };
+  try {
+    const ctx = await browser.newContext({ baseURL: url, serviceWorkers: 'block', acceptDownloads: true });
+    await route(ctx);
+    const page = await ctx.newPage();
+    await page.goto('/translate');
+    await page.getByTestId('backend-badge').and(page.locator('[data-backend=wasm]')).waitFor({ timeout: 60_000 });
+    results.backend = await page.getByTestId('backend-reason').textContent();
+
+    // ---- translate latency
+    const translate: unknown[] = [];
+    for (const m of models.filter((x) => x.task === 'translation')) {
+      await page.getByTestId('model-select').selectOption(m.id);
+      for (const size of [256, 512]) {
+        const png = await photo(size);
+        const times: number[] = [];
+        let tiles = 0;
+        for (let i = 0; i <= RUNS; i++) {
+          const r = await runTool(page, png, `t${m.id}-${size}-${i}.png`);
+          tiles = r.tiles;
+          if (i > 0) times.push(r.ms); // first run warms up the session
+        }
+        translate.push({ model: m.id, fixture: !!m.fixture, size, tiles, ms_median: Math.round(median(times)), ms_all: times.map(Math.round) });
+      }
+    }
+    results.translate_wasm = translate;
+
+    // ---- upscale throughput
+    await page.goto('/upscale');
+    const upscale: unknown[] = [];
+    for (const m of models.filter((x) => x.task === 'super-resolution')) {
+      await page.getByTestId('scale-select').selectOption(String(m.scale));
+      await page.getByTestId('tier-select').selectOption(m.tier ?? 'quality');
+      await page.getByTestId('model-select').selectOption(m.id);
+      const size = 256;
+      const png = await photo(size);
+      const times: number[] = [];
+      for (let i = 0; i <= RUNS; i++) {
+        const r = await runTool(page, png, `u${m.id}-${i}.png`);
+        if (i > 0) times.push(r.ms);
+      }
+      const s = median(times) / 1000;
+      upscale.push({
+        model: m.id, fixture: !!m.fixture, scale: m.scale, input: `${size}x${size}`,
+        ms_median: Math.round(median(times)), input_mp_per_s: +((size * size) / 1e6 / s).toFixed(3), output_mp_per_s: +((size * size * m.scale * m.scale) / 1e6 / s).toFixed(3),
+      });
+    }
+    results.upscale_wasm = upscale;
+
+    // ---- webcam FPS
+    await page.goto('/webcam');
+    const webcam: unknown[] = [];
+    for (const m of models.filter((x) => x.task === 'translation')) {
+      await page.getByTestId('model-select').selectOption(m.id);
+      for (const res of [256, 512]) {
+        await page.getByTestId('res-select').selectOption(String(res));
+        await page.getByTestId('cam-start').click();
+        await page.locator('[data-testid=frames]').waitFor({ timeout: 60_000 });
+        await page.waitForTimeout(8000);
+        const fps = Number(await page.getByTestId('fps').getAttribute('data-fps'));
+        const latency = (await page.getByTestId('latency').textContent()) ?? '';
+        webcam.push({ model: m.id, fixture: !!m.fixture, resolution: res, fps: +fps.toFixed(1), latency });
+        await page.getByTestId('cam-stop').click();
+        await page.getByTestId('cam-start').waitFor();
+      }
+    }
+    results.webcam_wasm = webcam;
+    await ctx.close();
+
+    // ---- WebGPU (SwiftShader) vs WASM: correctness on 64x64
+    const gpu: unknown[] = [];
+    const tiny = await photo(64);
+    for (const m of models.filter((x) => x.task === 'translation').slice(0, 1)) {
+      const outs: Record<string, Uint8Array> = {};
+      const ms: Record<string, number> = {};
+      for (const backend of ['wasm', 'webgpu']) {
+        const c = await browser.newContext({ baseURL: url, serviceWorkers: 'block', acceptDownloads: true });
+        await route(c);
+        const p = await c.newPage();
+        await p.goto(`/translate?backend=${backend}`);
+        await p.locator(`[data-testid=backend-badge][data-backend=${backend}]`).waitFor({ timeout: 60_000 });
+        await p.getByTestId('model-select').selectOption(m.id);
+        await runTool(p, tiny, 'g0.png');
+        const r = await runTool(p, tiny, 'g1.png');
+        ms[backend] = Math.round(r.ms);
+        const [dl] = await Promise.all([p.waitForEvent('download'), p.getByTestId('download').click()]);
+        outs[backend] = decodePng(readFileSync((await dl.path())!)).data;
+        await c.close();
+      }
+      gpu.push({ model: m.id, fixture: !!m.fixture, size: '64x64', wasm_ms: ms.wasm, webgpu_swiftshader_ms: ms.webgpu, max_abs_diff_255: maxAbsDiffPlain(outs.wasm, outs.webgpu) });
+    }
+    results.webgpu_vs_wasm = gpu;
+  } finally {
+    await browser.close();
+    proc?.kill();
+  }
+  console.log(JSON.stringify(results, null, 2));
+  writeReport(results);
+}
+
+function writeReport(r: Record<string, unknown>) {
+  const rows = (xs: unknown, cols: string[]) =>
+    (xs as Record<string, unknown>[]).map((x) => `| ${cols.map((c) => String(x[c] ?? '')).join(' | ')} |`).join('\n');
+  const table = (title: string, xs: unknown, cols: string[]) =>
+    `### ${title}\n\n| ${cols.join(' | ')} |\n|${cols.map(() => '---').join('|')}|\n${rows(xs, cols)}\n`;
+  const md = `# Site benchmark
+
+Measured by \`npm run bench:site\` (\`bench/site.ts\`) in Debian Chromium ${r.chromium} (headless) on this machine
+(${r.cpus} CPU cores, ${r.cpu}; no GPU), through the real UI: the inference worker, onnxruntime-web, tiling and
+blending. Times are the worker's job time (decode, tiles, inference, blending), median of ${r.runs} runs after
+one warm-up run. Backend: ${r.backend}.
+Rows marked \`fixture: true\` use the small untrained test models from \`tests/browser/site/onnx-fixtures.ts\`
+because no shipped model of that kind was in \`public/models/manifest.json\` at the time; re-run when models land.
+
+Date: ${r.date}
+
+${table('Translate latency (WASM)', r.translate_wasm, ['model', 'fixture', 'size', 'tiles', 'ms_median', 'ms_all'])}
+${table('Upscale throughput (WASM)', r.upscale_wasm, ['model', 'fixture', 'scale', 'input', 'ms_median', 'input_mp_per_s', 'output_mp_per_s'])}
+${table('Webcam (WASM, fake camera 640x480 centre-cropped and resized)', r.webcam_wasm, ['model', 'fixture', 'resolution', 'fps', 'latency'])}
+${table('WebGPU (SwiftShader software adapter: correctness only) vs WASM', r.webgpu_vs_wasm, ['model', 'fixture', 'size', 'wasm_ms', 'webgpu_swiftshader_ms', 'max_abs_diff_255'])}
+Raw JSON:
+
+\`\`\`json
+${JSON.stringify(r, null, 2)}
+\`\`\`
+`;
+  const out = path.join(ROOT, 'docs/bench-site.md');
+  writeFileSync(`${out}.tmp`, md);
+  renameSync(`${out}.tmp`, out);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
