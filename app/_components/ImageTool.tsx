@@ -105,8 +105,8 @@ export function ImageTool({
       </div>
       {result && picked ? (
         <section aria-label="Result" className="flex flex-col gap-1">
-          <p className="text-sm text-neutral-600 dark:text-neutral-400" data-testid="result-info">
-            {result.modelName}: {result.width}×{result.height} in {(result.ms / 1000).toFixed(2)} s ({result.tiles} tile{result.tiles > 1 ? 's' : ''})
+          <p className="text-sm text-neutral-600 dark:text-neutral-400" data-testid="result-info" data-ms={Math.round(result.ms)}>
+            {result.modelName}: {result.width}×{result.height} in {result.ms < 10_000 ? `${Math.round(result.ms)} ms` : `${(result.ms / 1000).toFixed(1)} s`} ({result.tiles} tile{result.tiles > 1 ? 's' : ''})
             {result.sourceName !== picked.file.name ? ` · from ${result.sourceName}` : ''}
           </p>
           <CompareView originalUrl={picked.url} result={result.bitmap} width={result.width} height={result.height} canvasRef={canvasRef} />

@@ -42,4 +42,9 @@ test('translate: a 12 MP photo is processed in tiles at full size', async ({ pag
   await expect(page.getByTestId('result-info')).toContainText('4000×3000', { timeout: 240_000 });
   await expect(page.getByTestId('result-info')).toContainText(/\d+ tiles/);
   await screenshot(page, 'translate');
+  // responsive + dark mode
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect(page.getByRole('navigation', { name: 'Tools' })).toBeVisible();
+  await screenshot(page, 'translate-phone-dark');
 });

@@ -27,6 +27,8 @@ test('upscale x4: tiled result matches a whole-image onnxruntime-node run (max d
   console.log(`upscale x4 tiled vs whole-image max |diff| = ${diff}/255`);
   expect(diff).toBeLessThanOrEqual(2);
   await page.getByRole('button', { name: '200%' }).click();
+  await expect(page.getByRole('button', { name: '200%' })).toHaveAttribute('aria-pressed', 'true');
+  await page.getByRole('button', { name: 'Fit' }).click();
   await screenshot(page, 'upscale');
 
   // Cancel mid-run: a 1600x1200 image is ~150 tiles; cancel after a few
@@ -56,4 +58,22 @@ test('upscale x4: tiled result matches a whole-image onnxruntime-node run (max d
   await expect(page.getByTestId('picked')).toContainText('1600×1200');
 
   expectNoImageLeak(log, baseURL!);
+});
+
+test('upscale x4 of a 2000x1500 image: 8000x6000 assembled from tiles without crashing, downloadable', async ({ page, context }) => {
+  test.setTimeout(420_000);
+  await useTestModels(context);
+  await page.goto('/upscale');
+  await waitForBackend(page, 'wasm');
+  const sharp = (await import('sharp')).default;
+  const src = await sharp('/work/shared/datasets/cyclegan/horse2zebra/testA/001.jpeg').resize(2000, 1500).png({ compressionLevel: 1 }).toBuffer();
+  await page.getByTestId('image-input').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: src });
+  await page.getByTestId('run').click();
+  await expect(page.getByTestId('result-info')).toContainText('8000×6000', { timeout: 360_000 });
+  const crashed = await page.evaluate(() => document.visibilityState); // the page still answers
+  expect(crashed).toBe('visible');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByTestId('download').click()]);
+  const head = readFileSync(await download.path()).subarray(0, 24);
+  expect([head.readUInt32BE(16), head.readUInt32BE(20)]).toEqual([8000, 6000]); // PNG IHDR width, height
+  console.log(`2000x1500 -> 8000x6000: ${await page.getByTestId('result-info').textContent()}`);
 });
