@@ -48,7 +48,7 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
     .option('--max-minutes <x>', 'stop (with a checkpoint) after this many minutes', num('--max-minutes'))
     .option('--limit <n>', 'use at most this many images per folder', int('--limit', 1))
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, webgpu, tensorflow, tensorflow-gpu)', 'auto')
-    .action(async (opts) => {
+    .action(async (opts, cmd: Command) => {
       const { runCycleGan } = await import('./train');
       const crop = opts.crop as number;
       const steps = opts.steps as number;
@@ -84,6 +84,8 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
         maxMinutes: opts.maxMinutes,
         limit: opts.limit,
         backend: opts.backend,
+        // On --resume the schedule comes from the checkpoint unless --steps/--decay-from are given.
+        keepSavedSchedule: cmd.getOptionValueSource('steps') !== 'cli' && cmd.getOptionValueSource('decayFrom') !== 'cli',
       };
       await runCycleGan(runOpts);
     });

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     .requiredOption('--b2a <id>')
     .requiredOption('--name-a <s>')
     .requiredOption('--name-b <s>')
-    .option('--tier <t>', 'real-time | quality', 'quality')
+    .option('--tier <t>', 'real-time | quality (default: real-time for the light generator)')
     .option('--target-a2b <x>', 'classifier target share the A->B model should reach', parseFloat)
     .option('--target-b2a <x>', 'classifier target share the B->A model should reach', parseFloat)
     .option('--target-cycle <x>', 'cycle L1 target', parseFloat)
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       description:
         `CycleGAN generator ${d.direction === 'AtoB' ? 'G' : 'F'} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ` +
         `${opts.nBlocks} blocks. Early checkpoint (${st.step} steps at ${opts.crop}px crops on 2 shared CPU cores): see the card for how far it is from its target.`,
-      tier: o.tier,
+      tier: o.tier ?? (opts.generator === 'light' ? 'real-time' : 'quality'),
       dataset,
       direction: d.direction,
       parameters: stats[d.id].params,
@@ -215,6 +215,9 @@ async function writeCard(
 ${r.images} test images. The domain classifier is an independent small CNN trained on trainA vs trainB at 64x64;
 its held-out accuracy is ${pct(clsAcc.A)} on testA, ${pct(clsAcc.B)} on testB (balanced ${pct(clsAcc.balanced)}).
 For reference, the untranslated test images get "${d.to}" at a rate of ${pct(d.direction === 'AtoB' ? 1 - clsAcc.A : 1 - clsAcc.B)}.
+Read the classifier share with the grid: a 64x64 classifier mostly judges global colour and tone, so it is easy to
+satisfy with a colour shift alone; these early translations are blurry and keep few details, and would not fool a person.
+Timings were taken on 2 CPU cores shared with other training jobs, so they are pessimistic.
 
 ## Status against the targets
 

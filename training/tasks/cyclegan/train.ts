@@ -38,6 +38,8 @@ export interface RunOptions extends TrainerOptions {
   backend?: string;
   /** Health: D-overpowering window. */
   healthWindow: number;
+  /** On resume, keep the checkpoint's steps/decayFrom (the CLI sets this when neither was given). */
+  keepSavedSchedule?: boolean;
   /** Max rollbacks before giving up. */
   maxRollbacks: number;
   log?: (line: string) => void;
@@ -80,7 +82,7 @@ export async function runCycleGan(o: RunOptions): Promise<RunResult> {
   }
   if (latest) {
     // The architecture and data options come from the checkpoint; schedule length may be extended.
-    trainer = await CycleGanTrainer.resume(latest, { steps: o.steps, decayFrom: o.decayFrom });
+    trainer = await CycleGanTrainer.resume(latest, o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) });
     const st = (await import('../../checkpoint').then((m) => m.readCheckpointState(latest))).state as { elapsedSeconds?: number };
     elapsedBefore = st.elapsedSeconds ?? 0;
     log(`resumed from ${latest} at step ${trainer.step} (rng ${trainer.rng.state}, pools ${trainer.poolA.images.length}/${trainer.poolB.images.length}, lr scale ${trainer.lrScale})`);
