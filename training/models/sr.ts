@@ -100,7 +100,7 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
 
 /** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */
 export function buildDiscriminator(opts: { base?: number; stages?: number } = {}): tfl.LayersModel {
-  const base = opts.base ?? 16;
+  const base = opts.base ?? 8;
   const stages = opts.stages ?? 4;
   const input = tfl.input({ shape: [null, null, 3], name: 'image' });
   let x: tfl.SymbolicTensor = input;
