@@ -56,7 +56,7 @@ function q(m: ModelEntry, set: string): { psnr?: number; ssim?: number; sec?: nu
 }
 
 /** Crops of one benchmark image: HR, bicubic, ours, peer (same region). */
-async function makeCrops(m: ModelEntry, runner: SrRunner, peer: SrRunner | null, set: string, image: string, region: [number, number, number], outDir: string): Promise<string[]> {
+async function makeCrops(m: ModelEntry, runner: SrRunner, peer: SrRunner | null, set: string, image: string, region: [number, number, number], outDir: string, parent?: SrRunner): Promise<string[]> {
   const pairs = await loadBenchmarkPairs(set, m.scale);
   const p = pairs.find((x) => x.name === image);
   if (!p) throw new Error(`${set}/${image} not found`);
@@ -67,6 +67,7 @@ async function makeCrops(m: ModelEntry, runner: SrRunner, peer: SrRunner | null,
     ['bicubic', await bicubicRunner(m.scale).upscale(p.lr)],
     ['ours', await runner.upscale(p.lr)],
   ];
+  if (parent) outs.push(['parent', await parent.upscale(p.lr)]);
   if (peer) outs.push(['esrgan-slim', await peer.upscale(p.lr)]);
   const base = image.replace(/\.png$/, '');
   for (const [label, img] of outs) {
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const manifest = parseManifest(JSON.parse(await fs.readFile(path.join(repoRoot, 'public/models/manifest.json'), 'utf8')));
   const ours = manifest.models.filter((m) => m.task === 'super-resolution' && m.id.startsWith('sr-'));
   const peers = await readPeers(a.peers as string);
-  let shipped: Record<string, { commands?: string; notes?: string }> = {};
+  let shipped: Record<string, { commands?: string; notes?: string; parent?: string }> = {};
   try {
     shipped = JSON.parse(await fs.readFile(a.shipped as string, 'utf8')) as typeof shipped;
   } catch {
@@ -151,27 +152,33 @@ async function main(): Promise<void> {
   for (const m of ours) {
     const runner = await onnxRunner(path.join(repoRoot, 'public/models', m.file), { name: m.id, scale: m.scale, inputName: m.input.name, outputName: m.output.name, inputRange: m.input.range, outputRange: m.output.range });
     const slim = await upscalerRunner('slim', m.scale);
+    const parentEntry = shipped[m.id]?.parent ? ours.find((e) => e.id === shipped[m.id].parent) : undefined;
+    const parent = parentEntry
+      ? await onnxRunner(path.join(repoRoot, 'public/models', parentEntry.file), { name: parentEntry.id, scale: parentEntry.scale, inputName: parentEntry.input.name, outputName: parentEntry.output.name, inputRange: parentEntry.input.range, outputRange: parentEntry.output.range })
+      : undefined;
     const cropRows: string[] = [];
     if (a.crops !== false) {
       for (const c of cropRegion(m.scale)) {
-        const files = await makeCrops(m, runner, slim, c.set, c.image, c.region, imgDir);
+        const files = await makeCrops(m, runner, slim, c.set, c.image, c.region, imgDir, parent);
         const pair = (await loadBenchmarkPairs(c.set, m.scale)).find((x) => x.name === c.image)!;
         const ps = {
           bic: srMetrics(await bicubicRunner(m.scale).upscale(pair.lr), pair.hr, m.scale, { gray: pair.gray }).psnr,
           ours: srMetrics(await runner.upscale(pair.lr), pair.hr, m.scale, { gray: pair.gray }).psnr,
           slim: srMetrics(await slim.upscale(pair.lr), pair.hr, m.scale, { gray: pair.gray }).psnr,
+          parent: parent ? srMetrics(await parent.upscale(pair.lr), pair.hr, m.scale, { gray: pair.gray }).psnr : undefined,
         };
         cropRows.push(
-          `${c.set} ${c.image} (128x128 HR crop at ${c.region[0]},${c.region[1]}; whole-image Y-PSNR bicubic ${fmt(ps.bic)} / ours ${fmt(ps.ours)} / esrgan-slim ${fmt(ps.slim)} dB):`,
+          `${c.set} ${c.image} (128x128 HR crop at ${c.region[0]},${c.region[1]}; whole-image Y-PSNR bicubic ${fmt(ps.bic)} / ours ${fmt(ps.ours)}${parent ? ` / PSNR-trained ${parentEntry!.id} ${fmt(ps.parent)}` : ''} / esrgan-slim ${fmt(ps.slim)} dB):`,
           '',
-          '| HR (ground truth) | bicubic | ours | UpscalerJS esrgan-slim |',
-          '|---|---|---|---|',
+          `| HR (ground truth) | bicubic | ours |${parent ? ` ${parentEntry!.id} (before the GAN fine-tune) |` : ''} UpscalerJS esrgan-slim |`,
+          `|---|---|---|${parent ? '---|' : ''}---|`,
           `| ${files.map((f) => `![](${f})`).join(' | ')} |`,
           '',
         );
       }
     }
     await runner.dispose?.();
+    await parent?.dispose?.();
     const rows = SETS.map((s) => {
       const b = bicubic[`${s}x${m.scale}`];
       const o = q(m, s);
