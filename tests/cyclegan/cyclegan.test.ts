@@ -173,6 +173,17 @@ describe('CycleGAN training', () => {
     r.trainer.dispose();
   });
 
+  it('D overpowering: a frozen G (lr 0) against a fast D makes the detector fire in real training', async () => {
+    const o = base({ steps: 20, decayFrom: 20, lr: 0, lrD: 2e-3, ndf: 8, poolSize: 0, healthWindow: 10, checkpointEvery: 100, sampleEvery: 100 });
+    const r = await runCycleGan(o);
+    const w = r.warnings.find((x) => x.detector === 'd-overpowering');
+    expect(w, 'no d-overpowering warning').toBeDefined();
+    expect(w!.evidence.dAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(w!.evidence.gAdvSecondHalf).toBeGreaterThan(w!.evidence.gAdvFirstHalf);
+    expect(await fs.readFile(path.join(o.out, 'health.log'), 'utf8')).toMatch(/WARN d-overpowering/);
+    r.trainer.dispose();
+  });
+
   it('mode collapse: the detector fires on a collapsed generator, not on the trained one', async () => {
     const o = base({ steps: 2 });
     const r = await runCycleGan(o);

@@ -48,7 +48,7 @@ export function slope(ys: number[]): number {
 export interface DOverpowerOptions {
   /** Steps looked at. Default 50. */
   window?: number;
-  /** Mean D accuracy (real and fake) above which D counts as winning. Default 0.95. */
+  /** Mean D accuracy (real and fake) above which D counts as winning. Default 0.9. */
   accuracy?: number;
   /** G adversarial loss must grow by at least this fraction across the window. Default 0.2. */
   rise?: number;
@@ -66,7 +66,7 @@ export class DOverpowerDetector {
 
   constructor(opts: DOverpowerOptions = {}) {
     this.window = opts.window ?? 50;
-    this.accuracy = opts.accuracy ?? 0.95;
+    this.accuracy = opts.accuracy ?? 0.9;
     this.rise = opts.rise ?? 0.2;
     this.cooldown = opts.cooldown ?? this.window;
   }
