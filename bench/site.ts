@@ -29,7 +29,13 @@ async function startServer(): Promise<{ url: string; proc: ChildProcess | null }
   if (!existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) execSync('npm run build', { cwd: ROOT, stdio: 'inherit' });
   else execSync('node scripts/copy-ort.mjs', { cwd: ROOT, stdio: 'inherit' });
   const port = 3124;
-  const proc = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], { cwd: ROOT, stdio: 'ignore' });
+  try {
+    await fetch(`http://127.0.0.1:${port}`);
+    throw new Error(`port ${port} is already in use (a leftover server?); stop it or set GANVAS_BENCH_URL`);
+  } catch (e) {
+    if ((e as Error).message.includes('already in use')) throw e;
+  }
+  const proc = spawn('npx', ['next', 'start', '-H', '127.0.0.1', '-p', String(port)], { cwd: ROOT, stdio: 'ignore', detached: true });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120; i++) {
     try {
@@ -39,8 +45,19 @@ async function startServer(): Promise<{ url: string; proc: ChildProcess | null }
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  proc.kill();
+  stopServer(proc);
   throw new Error('next start did not come up on :3124');
+}
+
+/** next start runs next-server as a child of npx: end the whole process group we started. */
+function stopServer(proc: ChildProcess | null): void {
+  if (proc?.pid) {
+    try {
+      process.kill(-proc.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -89,7 +106,7 @@ async function main() {
     executablePath: EXE,
     args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
   });
-  const results: Record<string, unknown> = { url, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version(), runs: RUNS };
+  const results: Record<string, unknown> = { url, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version(), runs: RUNS, load_avg_1m: +os.loadavg()[0].toFixed(1) };
   try {
     const ctx = await browser.newContext({ baseURL: url, serviceWorkers: 'block', acceptDownloads: true });
     await route(ctx);
@@ -194,7 +211,7 @@ async function main() {
     results.webgpu_vs_wasm = gpu;
   } finally {
     await browser.close();
-    proc?.kill();
+    stopServer(proc);
   }
   console.log(JSON.stringify(results, null, 2));
   writeReport(results);
@@ -210,7 +227,8 @@ function writeReport(r: Record<string, unknown>) {
 Measured by \`npm run bench:site\` (\`bench/site.ts\`) in Debian Chromium ${r.chromium} (headless) on this machine
 (${r.cpus} CPU cores, ${r.cpu}; no GPU), through the real UI: the inference worker, onnxruntime-web, tiling and
 blending. Times are the worker's job time (decode, tiles, inference, blending), median of ${r.runs} runs after
-one warm-up run. Backend: ${r.backend}.
+one warm-up run. Backend: ${r.backend}. Load average at start: ${r.load_avg_1m} on ${r.cpus} cores (the machine is shared
+with training jobs, so absolute numbers are noisy and pessimistic).
 Rows marked \`fixture: true\` use the small untrained test models from \`tests/browser/site/onnx-fixtures.ts\`
 because no shipped model of that kind was in \`public/models/manifest.json\` at the time; re-run when models land.
 
