@@ -35,7 +35,7 @@ export interface SrModelOptions {
 
 export const SR_INPUT_NAME = 'lr';
 
-export function defaultSrOptions(tier: SrTier, scale: number): Required<Omit<SrModelOptions, 'name'>> {
+export function defaultSrOptions(tier: SrTier, scale: number): Required<Omit<SrModelOptions, 'name' | 'seed'>> {
   if (tier === 'real-time') return { tier, scale, features: [64, 32, 32], blocks: 0, resScale: 1 };
   return { tier, scale, features: [48], blocks: 8, resScale: 1 };
 }
