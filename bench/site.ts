@@ -176,6 +176,8 @@ async function main() {
         await page.getByTestId('cam-start').click();
         await page.locator('[data-testid=frames]').waitFor({ timeout: 60_000 });
         await page.waitForTimeout(8000);
+        // slow models: at least 4 frames so the rate covers 3 intervals
+        await page.locator('[data-testid=frames]').and(page.locator('[data-frames]:not([data-frames="1"]):not([data-frames="2"]):not([data-frames="3"])')).waitFor({ timeout: 120_000 });
         const fps = Number(await page.getByTestId('fps').getAttribute('data-fps'));
         const latency = (await page.getByTestId('latency').textContent()) ?? '';
         webcam.push({ model: m.id, fixture: !!m.fixture, resolution: res, fps: +fps.toFixed(1), latency });

@@ -19,6 +19,7 @@ interface Stats {
   latency: number;
   frames: number;
   gpuOutput: boolean;
+  gpuInput: boolean;
   note: string;
 }
 
@@ -97,15 +98,16 @@ export default function WebcamPage() {
             const now = performance.now();
             times.push(now);
             lat.push(out.latencyMs);
-            while (times.length && now - times[0] > 2000) {
+            // window: the last 3 s, but always at least the last 3 frames (slow models still get a rate)
+            while (times.length > 3 && now - times[0] > 3000) {
               times.shift();
               lat.shift();
             }
             frames++;
-            // frames completed per second over the last 2 s; latency = mean worker time per frame (tensor in, model, draw)
+            // frames completed per second over the window; latency = mean worker time per frame (tensor in, model, draw)
             const fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
             const latency = lat.reduce((a, b) => a + b, 0) / lat.length;
-            setStats({ fps, latency, frames, gpuOutput: out.gpuOutput, note: out.note });
+            setStats({ fps, latency, frames, gpuOutput: out.gpuOutput, gpuInput: out.gpuInput, note: out.note });
           }
         })().catch((e: Error) => {
           if (!s.stop) setError(`Webcam translation stopped: ${e.message}`);
@@ -200,7 +202,11 @@ export default function WebcamPage() {
                 </span>
                 <span data-testid="latency">{stats.latency.toFixed(0)} ms / frame</span>
                 <span data-testid="frames" data-frames={stats.frames}>{stats.frames} frames</span>
-                <span data-testid="cam-path">{backend === 'webgpu' ? (stats.gpuOutput ? 'WebGPU, output stays on the GPU' : `WebGPU${stats.note ? ` (${stats.note})` : ''}`) : 'WASM'}</span>
+                <span data-testid="cam-path">
+                  {backend === 'webgpu'
+                    ? `WebGPU${stats.gpuInput ? ', frames uploaded on the GPU' : ''}${stats.gpuOutput ? ', output stays on the GPU' : ''}${stats.note ? ` (${stats.note})` : ''}`
+                    : 'WASM'}
+                </span>
               </>
             ) : (
               'Translated'

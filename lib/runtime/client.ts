@@ -37,7 +37,7 @@ export interface Runtime extends BackendInfo {
   ): ImageJob;
   validate(bytes: ArrayBuffer, opts: { scale: number; multipleOf: number; inRange: [number, number] }): Promise<Extract<Response, { type: 'validated' }>>;
   camStart(key: string, canvas: OffscreenCanvas, spec: CamSpec): Promise<void>;
-  camFrame(frame: ImageBitmap, spec: CamSpec): Promise<{ latencyMs: number; gpuOutput: boolean; note: string }>;
+  camFrame(frame: ImageBitmap, spec: CamSpec): Promise<{ latencyMs: number; gpuOutput: boolean; gpuInput: boolean; note: string }>;
   camSnapshot(): Promise<Blob>;
   camStop(): Promise<void>;
   dispose(): void;
@@ -103,7 +103,7 @@ export async function createRuntime(prefer: BackendPref = 'auto', wasmPaths = `$
     },
     async camFrame(frame, spec) {
       const r = await call<'cam-done'>({ type: 'cam-frame', id: nextId++, frame, spec }, [frame]);
-      return { latencyMs: r.latencyMs, gpuOutput: r.gpuOutput, note: r.note };
+      return { latencyMs: r.latencyMs, gpuOutput: r.gpuOutput, gpuInput: r.gpuInput, note: r.note };
     },
     async camSnapshot() {
       return (await call<'snapshot'>({ type: 'cam-snapshot', id: nextId++ })).blob;

@@ -63,7 +63,7 @@ export type Response =
   | { type: 'progress'; id: number; done: number; total: number; elapsedMs: number }
   | { type: 'image-done'; id: number; bitmap: ImageBitmap; width: number; height: number; ms: number; tiles: number }
   | { type: 'validated'; id: number; problems: string[]; inputs: TensorMeta[]; outputs: TensorMeta[]; probe?: { in: number[]; out: number[] } }
-  | { type: 'cam-done'; id: number; latencyMs: number; backend: Backend; gpuOutput: boolean; note: string }
+  | { type: 'cam-done'; id: number; latencyMs: number; backend: Backend; gpuOutput: boolean; gpuInput: boolean; note: string }
   | { type: 'snapshot'; id: number; blob: Blob }
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 

@@ -26,7 +26,7 @@ import {
   type Response,
   type TensorMeta,
 } from './protocol';
-import { CamGpuRenderer } from './gpu-render';
+import { CamGpuRenderer, GpuFrameUploader } from './gpu-render';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -276,7 +276,14 @@ async function validate(req: Extract<Request, { type: 'validate' }>): Promise<vo
 
 // ---- webcam: frames in, translated frames drawn straight onto an OffscreenCanvas owned by the worker
 let gpuNote = '';
-let cam: { key: string; canvas: OffscreenCanvas; ctx2d: OffscreenCanvasRenderingContext2D | null; gpu: CamGpuRenderer | null; session: Ort.InferenceSession } | null = null;
+let cam: {
+  key: string;
+  canvas: OffscreenCanvas;
+  ctx2d: OffscreenCanvasRenderingContext2D | null;
+  gpu: CamGpuRenderer | null;
+  uploader: GpuFrameUploader | null;
+  session: Ort.InferenceSession;
+} | null = null;
 
 async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<void> {
   needOrt();
@@ -300,7 +307,15 @@ async function camStart(req: Extract<Request, { type: 'cam-start' }>): Promise<v
       }
     }
   }
-  cam = { key: req.key, canvas: req.canvas, ctx2d: gpu ? null : req.canvas.getContext('2d'), gpu, session };
+  let uploader: GpuFrameUploader | null = null;
+  if (info!.backend === 'webgpu' && gpuDevice) {
+    try {
+      uploader = new GpuFrameUploader(gpuDevice);
+    } catch {
+      uploader = null;
+    }
+  }
+  cam = { key: req.key, canvas: req.canvas, ctx2d: gpu ? null : req.canvas.getContext('2d'), gpu, uploader, session };
 }
 
 async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<void> {
@@ -309,9 +324,17 @@ async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<v
   const t0 = performance.now();
   const { frame, spec } = req;
   const w = frame.width, h = frame.height;
-  const rgba = readMirrored(frame, spec);
-  frame.close();
-  const x = new o.Tensor('float32', rgbaToNCHW(rgba, w, h, spec.inRange), [1, 3, h, w]);
+  let x: Ort.Tensor;
+  if (cam.uploader) {
+    // frame -> GPU texture -> NCHW GPU buffer: no CPU copy of the pixels
+    const buf = cam.uploader.upload(frame, spec.inRange, spec.mirror);
+    frame.close();
+    x = o.Tensor.fromGpuBuffer(buf, { dataType: 'float32', dims: [1, 3, h, w] });
+  } else {
+    const rgba = readMirrored(frame, spec);
+    frame.close();
+    x = new o.Tensor('float32', rgbaToNCHW(rgba, w, h, spec.inRange), [1, 3, h, w]);
+  }
   const s = cam.session;
   let out: Ort.InferenceSession.ReturnType;
   try {
@@ -338,7 +361,7 @@ async function camFrame(req: Extract<Request, { type: 'cam-frame' }>): Promise<v
     cam.ctx2d!.putImageData(new ImageData(nchwToRGBA(d, ow, oh, spec.outRange) as Uint8ClampedArray<ArrayBuffer>, ow, oh), 0, 0);
   }
   y.dispose();
-  post({ type: 'cam-done', id: req.id, latencyMs: performance.now() - t0, backend: info!.backend, gpuOutput: !!cam.gpu, note: gpuNote });
+  post({ type: 'cam-done', id: req.id, latencyMs: performance.now() - t0, backend: info!.backend, gpuOutput: !!cam.gpu, gpuInput: !!cam.uploader, note: gpuNote });
 }
 
 function readMirrored(frame: ImageBitmap, spec: CamSpec): Uint8ClampedArray {
@@ -421,6 +444,7 @@ async function handle(req: Request): Promise<void> {
     case 'cam-stop':
       if (cam && cam.session !== sessions.get(cam.key)) await cam.session.release();
       cam?.gpu?.destroy();
+      cam?.uploader?.destroy();
       cam = null;
       post({ type: 'ok', id: req.id });
       return;

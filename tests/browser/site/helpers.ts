@@ -114,9 +114,9 @@ export async function waitForBackend(page: Page, backend: 'wasm' | 'webgpu'): Pr
   return (await page.getByTestId('backend-reason').textContent()) ?? '';
 }
 
-/** Screenshots go to docs/screenshots/ when GANVAS_SCREENSHOTS=1 (so ordinary test runs leave the tree clean). */
+/** Debug screenshots of test states (test-results/screenshots/). The README's pictures come from site-screenshots.spec.ts. */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.GANVAS_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : path.resolve('test-results/screenshots');
+  const dir = path.resolve('test-results/screenshots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
 }
