@@ -17,7 +17,7 @@ function ModelCard({ m, onRemove }: { m: SiteModel; onRemove?: () => void }) {
         <span className="rounded-full bg-neutral-100 px-2 py-0.5 text-xs dark:bg-neutral-800">{m.origin === 'byo' ? 'yours' : m.task === 'translation' ? 'translation' : `x${m.scale}`}</span>
       </div>
       {m.description && <p className="text-sm text-neutral-600 dark:text-neutral-400">{m.description}</p>}
-      <dl className="grid grid-cols-[auto_1fr] gap-x-3 text-xs">
+      <dl className="grid grid-cols-[minmax(0,7rem)_minmax(0,1fr)] gap-x-3 text-xs [&_dd]:break-words [&_dt]:break-words">
         <dt className="text-neutral-500">Task</dt>
         <dd>{m.task}{m.direction ? ` (${m.direction})` : ''}{m.dataset ? ` · ${m.dataset}` : ''}</dd>
         {m.tier && (<><dt className="text-neutral-500">Tier</dt><dd>{m.tier}</dd></>)}

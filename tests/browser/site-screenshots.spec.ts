@@ -34,7 +34,7 @@ test.describe('README screenshots (shipped models)', () => {
     await page.goto('/translate');
     await waitForBackend(page, 'wasm');
     await page.getByTestId('model-select').selectOption(translator!.id);
-    const photo = await sharp(path.join(SUMMER, readdirSync(SUMMER).sort()[0])).jpeg().toBuffer();
+    const photo = await sharp(path.join(SUMMER, readdirSync(SUMMER).sort()[3])).jpeg().toBuffer();
     await page.getByTestId('image-input').setInputFiles({ name: 'summer.jpg', mimeType: 'image/jpeg', buffer: photo });
     await page.getByTestId('run').click();
     await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 120_000 });
@@ -61,6 +61,7 @@ test.describe('README screenshots (shipped models)', () => {
   test('models', async ({ page }) => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto('/models');
+    await waitForBackend(page, 'wasm');
     await expect(page.getByTestId('model-card')).toHaveCount(models.length);
     await shot(page, 'models');
   });
