@@ -27,6 +27,11 @@ export const PAPER: Record<string, Record<number, [number, number, number]>> = {
   'VDSR (Kim et al. 2016)': { 2: [37.53, 33.03, 31.9], 4: [31.35, 28.01, 27.29] },
 };
 
+/** Peer numbers given in the issue (measured independently, same protocol); shown where we have no own run. */
+const REPORTED: Record<string, Record<number, [number | null, number | null, number | null]>> = {
+  'UpscalerJS esrgan-thick (independent measurement quoted in the issue)': { 2: [33.95, 30.48, null], 4: [29.94, 27.07, 26.67] },
+};
+
 interface PeerResult {
   set: string;
   scale: number;
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
       if (r.every((x) => !x)) continue;
       lines.push(`| UpscalerJS esrgan-${name} | - | ${r.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | ${fmt(r[1]?.secondsPerImage, 3)} | measured (tfjs wasm) |`);
     }
+    for (const [name, v] of Object.entries(REPORTED)) lines.push(`| ${name} | - | ${v[scale].map((x) => (x === null ? '-' : x.toFixed(2))).join(' | ')} | 5-40 (quoted) | issue |`);
     for (const [name, v] of Object.entries(PAPER)) lines.push(`| ${name} | - | ${v[scale].map((x) => x.toFixed(2)).join(' | ')} | - | paper |`);
     lines.push('');
   }
@@ -184,7 +190,8 @@ async function main(): Promise<void> {
       const o = q(m, s);
       const sl = peer('slim', s, m.scale);
       const th = peer('thick', s, m.scale);
-      return `| ${s} | ${fmt(b.psnr)} / ${fmt(b.ssim, 4)} | **${fmt(o.psnr)} / ${fmt(o.ssim, 4)}** | ${sl ? `${fmt(sl.psnr)} / ${fmt(sl.ssim, 4)}` : '-'} | ${th ? `${fmt(th.psnr)} / ${fmt(th.ssim, 4)}` : '-'} | ${Object.values(PAPER).map((v) => v[m.scale][SETS.indexOf(s)].toFixed(2)).join(' / ')} |`;
+      const thq = Object.values(REPORTED)[0][m.scale][SETS.indexOf(s)];
+      return `| ${s} | ${fmt(b.psnr)} / ${fmt(b.ssim, 4)} | **${fmt(o.psnr)} / ${fmt(o.ssim, 4)}** | ${sl ? `${fmt(sl.psnr)} / ${fmt(sl.ssim, 4)}` : '-'} | ${th ? `${fmt(th.psnr)} / ${fmt(th.ssim, 4)}` : thq ? `${thq.toFixed(2)} (quoted in the issue)` : '-'} | ${Object.values(PAPER).map((v) => v[m.scale][SETS.indexOf(s)].toFixed(2)).join(' / ')} |`;
     });
     const card = [
       `# ${m.name} (\`${m.id}\`)`,
