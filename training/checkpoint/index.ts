@@ -17,7 +17,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../models/layers';
-import { writeFileAtomic } from '../data/images';
+import { writeFileAtomic } from '../io/atomic';
+import { fileSystem, loadLayersModelFromFile } from '../export/fs-handler';
 
 export interface CheckpointData {
   step: number;
@@ -195,40 +196,11 @@ async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
 
 /** Saves a layers model as model.json + weights.bin (the layout `tf.loadLayersModel` and the exporter read). */
 export async function saveLayersModel(dir: string, model: tfl.LayersModel): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData as ArrayBuffer;
-      await writeFileAtomic(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
-      const modelJson = {
-        format: artifacts.format ?? 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: 'ganvas',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  await model.save(fileSystem(dir));
 }
 
 /** Loads a layers model from a folder holding model.json + its weight files (or from the model.json path). */
-export async function loadLayersModel(dirOrJson: string): Promise<tfl.LayersModel> {
-  const jsonPath = dirOrJson.endsWith('.json') ? dirOrJson : path.join(dirOrJson, 'model.json');
-  let json: { modelTopology: object; weightsManifest: tf.io.WeightsManifestConfig };
-  try {
-    json = JSON.parse(await fs.readFile(jsonPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read tfjs model ${jsonPath}: ${(err as Error).message}`);
-  }
-  if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${jsonPath} is not a tfjs layers model.json`);
-  const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers = [];
-  for (const g of json.weightsManifest) for (const p of g.paths) buffers.push(await fs.readFile(path.join(path.dirname(jsonPath), p)));
-  const weightData = toArrayBuffer(Buffer.concat(buffers));
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
-}
+export const loadLayersModel = loadLayersModelFromFile;
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;

@@ -10,6 +10,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import bmp from 'bmp-js';
+import { writeFileAtomic } from '../io/atomic';
+
+export { writeFileAtomic };
 
 export interface RgbImage {
   width: number;
@@ -120,25 +123,6 @@ export async function writePng(file: string, img: RgbImage): Promise<void> {
     .png()
     .toBuffer();
   await writeFileAtomic(file, png);
-}
-
-/** Writes a file so that readers see either the old content or the new, never a half-written file. */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 export interface FolderLoadOptions {

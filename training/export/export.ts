@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { convertToOnnx, type ConvertOptions } from './convert';
 import { FP16_TOLERANCE, FP32_TOLERANCE, compareAtSize, locateDivergence, type Divergence, type Range, type SizeReport } from './parity';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../io/atomic';
 
 export interface ExportOptions extends Omit<ConvertOptions, 'debugOutputs'> {
   outFile: string;

@@ -6,4 +6,3 @@ export { EMITTERS, supportedLayerClasses } from './registry';
 export { UnsupportedLayerError, type Emitter, type EmitContext } from './emitters/types';
 export { FP16_TOLERANCE, FP32_TOLERANCE, type SizeReport, type Divergence } from './parity';
 export { fileSystem, registerFileSystemRouter, loadLayersModelFromFile } from './fs-handler';
-export { writeFileAtomic } from './atomic';
