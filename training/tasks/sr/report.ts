@@ -130,23 +130,23 @@ async function main(): Promise<void> {
     '',
   ];
   for (const scale of [2, 4]) {
-    lines.push(`## x${scale}`, '', '| model | params | Set5 | Set14 | BSD100 | s/image (Set14, 1 CPU thread) | source |', '|---|---|---|---|---|---|---|');
+    lines.push(`## x${scale}`, '', '| model | params | Set5 | Set14 | BSD100 | source |', '|---|---|---|---|---|---|');
     const cell = (p?: number, s?: number) => (p === undefined ? '-' : `${fmt(p)} / ${fmt(s, 4)}`);
-    lines.push(`| bicubic | - | ${SETS.map((s) => cell(bicubic[`${s}x${scale}`].psnr, bicubic[`${s}x${scale}`].ssim)).join(' | ')} | ${fmt(bicubic[`Set14x${scale}`].secondsPerImage, 3)} | measured |`);
+    lines.push(`| bicubic | - | ${SETS.map((s) => cell(bicubic[`${s}x${scale}`].psnr, bicubic[`${s}x${scale}`].ssim)).join(' | ')} | measured |`);
     for (const m of ours.filter((e) => e.scale === scale)) {
-      lines.push(`| **${m.id}** (${m.tier}) | ${m.parameters} | ${SETS.map((s) => cell(q(m, s).psnr, q(m, s).ssim)).join(' | ')} | ${fmt(q(m, 'Set14').sec, 3)} | measured (ONNX, onnxruntime-node) |`);
+      lines.push(`| **${m.id}** (${m.tier}) | ${m.parameters} | ${SETS.map((s) => cell(q(m, s).psnr, q(m, s).ssim)).join(' | ')} | measured (ONNX, onnxruntime-node) |`);
     }
     for (const name of ['slim', 'medium', 'thick']) {
       const r = SETS.map((s) => peer(name, s, scale));
       if (r.every((x) => !x)) continue;
-      lines.push(`| UpscalerJS esrgan-${name} | - | ${r.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | ${fmt(r[1]?.secondsPerImage, 3)} | measured (tfjs wasm) |`);
+      lines.push(`| UpscalerJS esrgan-${name} | - | ${r.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | measured (tfjs wasm) |`);
     }
-    for (const [name, v] of Object.entries(REPORTED)) lines.push(`| ${name} | - | ${v[scale].map((x) => (x === null ? '-' : x.toFixed(2))).join(' | ')} | 5-40 (quoted) | issue |`);
-    for (const [name, v] of Object.entries(PAPER)) lines.push(`| ${name} | - | ${v[scale].map((x) => x.toFixed(2)).join(' | ')} | - | paper |`);
+    for (const [name, v] of Object.entries(REPORTED)) lines.push(`| ${name} | - | ${v[scale].map((x) => (x === null ? '-' : x.toFixed(2))).join(' | ')} | quoted in the issue |`);
+    for (const [name, v] of Object.entries(PAPER)) lines.push(`| ${name} | - | ${v[scale].map((x) => x.toFixed(2)).join(' | ')} | paper |`);
     lines.push('');
   }
   lines.push(
-    'Timing columns are wall seconds per image on a 2-core machine shared with other jobs (noisy); see `docs/bench-sr.md` for a same-run speed comparison on one 512x512 input.',
+    'Speed: see `docs/bench-sr.md` (all models timed in one run on one 512x512 input). For scale, on this shared 2-core machine UpscalerJS esrgan-thick took 29 s (x4) and 117 s (x2) per Set5 image in tfjs wasm during evaluation, our models 0.03-0.6 s in onnxruntime-node (load varied a lot, so per-image evaluation timings are not comparable across models).',
     '',
     'Model cards: ' + ours.map((m) => `[${m.id}](models/${m.id}.md)`).join(', '),
     '',
