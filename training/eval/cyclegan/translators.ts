@@ -11,6 +11,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
 import { findLatestCheckpoint, loadLayersModel } from '../../checkpoint';
 import type { RgbImage } from '../../data/images';
+import { exists } from '../../io/fs';
 
 export type Range = [number, number];
 
@@ -87,15 +88,6 @@ export function tfjsTranslator(model: tfl.LayersModel, label: string, range: Ran
       model.dispose();
     },
   };
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

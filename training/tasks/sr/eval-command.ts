@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../../data/images';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
 import { bicubicRunner, onnxRunner, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
 import { upscalerRunner, UPSCALER_MODELS, type UpscalerModelName } from '../../eval/sr/peers';
+import { exists } from '../../io/fs';
 
 export interface SrEvalOptions {
   model: string;
@@ -31,15 +32,6 @@ function parseRange(r: string): Range {
   const v = m[r.replace(/\s/g, '')];
   if (!v) throw new Error(`--range must be 0,1 or -1,1 or 0,255, got "${r}"`);
   return v;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Builds the runner that --model names. */

@@ -5,7 +5,6 @@
  * budget (--max-minutes), NaN rollback, and an optional SRGAN adversarial fine-tune.
  */
 import path from 'node:path';
-import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
@@ -16,6 +15,7 @@ import { loadSrDataset, Rng, sampleBatch, type SrDataset } from '../../data/sr-d
 import { buildDiscriminator, buildSrModel, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
+import { exists } from '../../io/fs';
 
 export interface SrTrainOptions {
   tier: SrTier;
@@ -115,15 +115,6 @@ async function loadInitWeights(target: tfl.LayersModel, init: string, log: (s: s
   target.setWeights(w);
   src.dispose();
   log(`initialised generator from ${modelDir}`);
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
