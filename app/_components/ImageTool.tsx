@@ -23,7 +23,7 @@ export function ImageTool({
   actionLabel: string;
   defaultTile: { size: number; overlap: number };
 }) {
-  const { picked, pickError, running, result, error, notice, pick, run, cancel } = store();
+  const { picked, decoding, pickError, running, result, error, notice, pick, run, cancel } = store();
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
   const [feather, setFeather] = useState<Feather>('cosine');
   const [downloadError, setDownloadError] = useState<string | null>(null);
@@ -70,11 +70,11 @@ export function ImageTool({
             <button
               type="button"
               data-testid="run"
-              disabled={!picked || !model || !!running}
+              disabled={!picked || !model || !!running || !!decoding}
               onClick={() => void go()}
               className="rounded-md bg-sky-600 px-4 py-2 font-semibold text-white hover:bg-sky-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-500 disabled:cursor-not-allowed disabled:opacity-50"
             >
-              {actionLabel}
+              {decoding ? `Reading ${decoding}…` : actionLabel}
             </button>
             {result && (
               <button

@@ -34,6 +34,8 @@ test('upscale x4: tiled result matches a whole-image onnxruntime-node run (max d
   // Cancel mid-run: a 1600x1200 image is ~150 tiles; cancel after a few
   const big = patternPng(1600, 1200);
   await page.getByTestId('image-input').setInputFiles({ name: 'bigger.png', mimeType: 'image/png', buffer: big });
+  // Wait until the new picture is decoded and picked: a click before that would re-run the previous one.
+  await expect(page.getByTestId('picked')).toContainText('1600×1200');
   await page.getByTestId('run').click();
   await expect(page.getByTestId('progress-text')).toContainText(/Tile [3-9]\d* of \d+/, { timeout: 60_000 });
   const t0 = Date.now();
@@ -43,12 +45,15 @@ test('upscale x4: tiled result matches a whole-image onnxruntime-node run (max d
   await expect(page.getByTestId('result-info')).toContainText('1920×1440'); // previous result kept
   // the worker is free again within one tile: a small job right after completes
   await page.getByTestId('image-input').setInputFiles({ name: 'small.png', mimeType: 'image/png', buffer: patternPng(64, 48) });
+  await expect(page.getByTestId('picked')).toContainText('64×48');
   await page.getByTestId('run').click();
   await expect(page.getByTestId('result-info')).toContainText('256×192', { timeout: 30_000 });
   console.log(`cancel -> next small job done in ${Date.now() - t0} ms`);
 
   // Switching the model mid-run stops the run with a message; the result stays
   await page.getByTestId('image-input').setInputFiles({ name: 'bigger.png', mimeType: 'image/png', buffer: big });
+  // Wait until the new picture is decoded and picked: a click before that would re-run the previous one.
+  await expect(page.getByTestId('picked')).toContainText('1600×1200');
   await page.getByTestId('run').click();
   await expect(page.getByTestId('progress-text')).toContainText(/Tile \d+ of \d+/, { timeout: 60_000 });
   await page.getByTestId('scale-select').selectOption('2');
