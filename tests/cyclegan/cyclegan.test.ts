@@ -20,7 +20,7 @@ import { evaluateTranslation } from '../../training/eval/cyclegan/evaluate';
 import { trainDomainClassifier } from '../../training/eval/cyclegan/classifier';
 import { onnxTranslator, resolveTranslator } from '../../training/eval/cyclegan/translators';
 import { lightGenerator } from '../../training/models/light-generator';
-import { countMacs, countParams } from '../../training/tasks/cyclegan/models';
+import { countParams, macs } from '../../training/models/stats';
 
 const ROOT = path.resolve(__dirname, '../..');
 let tmp: string;
@@ -320,7 +320,7 @@ describe('CycleGAN export and evaluation', () => {
   it('the light generator meets the real-time budget: <= 1M parameters, <= 4 GMACs at 256x256', () => {
     const g = lightGenerator({ ngf: 32, nBlocks: 6 });
     expect(countParams(g)).toBeLessThanOrEqual(1e6);
-    expect(countMacs(g, 256, 256) / 1e9).toBeLessThanOrEqual(4);
+    expect(macs(g, 256, 256) / 1e9).toBeLessThanOrEqual(4);
     g.dispose();
   });
 });

@@ -1,14 +1,13 @@
 /**
  * Network factories for CycleGAN: the published ResNet generator (training/models/resnet-generator)
  * or the real-time light generator (training/models/light-generator), and the 70x70 PatchGAN
- * (training/models/patchgan). Sizes and costs come from training/models/stats.
+ * (training/models/patchgan). Sizes and costs: training/models/stats.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { lightGenerator } from '../../models/light-generator';
 import { resnetGenerator } from '../../models/resnet-generator';
 import { patchGan } from '../../models/patchgan';
-import { countParams as countParamsOf, macs } from '../../models/stats';
 
 export type GeneratorKind = 'resnet' | 'light';
 
@@ -47,13 +46,4 @@ export function seededInit(model: tfl.LayersModel, seed: number): tfl.LayersMode
   model.setWeights(values);
   tf.dispose(values);
   return model;
-}
-
-export function countParams(model: tfl.LayersModel): number {
-  return countParamsOf(model);
-}
-
-/** Multiply-accumulates of one forward pass at h x w. */
-export function countMacs(model: tfl.LayersModel, h: number, w: number): number {
-  return macs(model, h, w);
 }

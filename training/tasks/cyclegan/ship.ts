@@ -19,7 +19,7 @@ import { exportOnnx } from '../../export';
 import { evaluateTranslation, getClassifier, type EvalResult } from '../../eval/cyclegan/evaluate';
 import { onnxTranslator } from '../../eval/cyclegan/translators';
 import { parseManifest, parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
-import { countMacs, countParams } from './models';
+import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 
 const MANIFEST = 'public/models/manifest.json';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     });
     console.log(`exported ${file}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
     files[d.id] = file;
-    stats[d.id] = { params: countParams(m), gmacs: countMacs(m, 256, 256) / 1e9, bytes: rep.bytes };
+    stats[d.id] = { params: countParams(m), gmacs: macs(m, 256, 256) / 1e9, bytes: rep.bytes };
     m.dispose();
   }
 

@@ -21,7 +21,7 @@ import { MetricsLog } from '../../health/metrics';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { CycleGanTrainer, type StepMetrics, type TrainerOptions } from './trainer';
-import { countMacs, countParams } from './models';
+import { countParams, macs } from '../../models/stats';
 
 export interface RunOptions extends TrainerOptions {
   data: string;
@@ -91,7 +91,7 @@ export async function runCycleGan(o: RunOptions): Promise<RunResult> {
   }
   const to = trainer.opts;
   const params = countParams(trainer.G);
-  const gmacs = countMacs(trainer.G, 256, 256) / 1e9;
+  const gmacs = macs(trainer.G, 256, 256) / 1e9;
   log(
     `generator: ${to.generator} ngf ${to.ngf} blocks ${to.nBlocks}: ${(params / 1e6).toFixed(3)}M parameters, ${gmacs.toFixed(2)} GMACs at 256x256 (x2: G and F)`,
   );
