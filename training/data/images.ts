@@ -12,8 +12,6 @@ import sharp from 'sharp';
 import bmp from 'bmp-js';
 import { writeFileAtomic } from '../io/atomic';
 
-export { writeFileAtomic };
-
 export interface RgbImage {
   width: number;
   height: number;

@@ -4,7 +4,7 @@
  * to the resumed step (atomically), so it never holds two histories for the same steps.
  */
 import { promises as fs } from 'node:fs';
-import { writeFileAtomic } from '../data/images';
+import { writeFileAtomic } from '../io/atomic';
 
 export type MetricRow = { step: number } & Record<string, number | string | boolean | null>;
 

@@ -3,7 +3,7 @@
  * small gap, e.g. CycleGAN's A | G(A) | F(G(A)) | B | F(B) | G(F(B)) sample rows.
  */
 import sharp from 'sharp';
-import { writeFileAtomic } from '../data/images';
+import { writeFileAtomic } from '../io/atomic';
 
 export interface Tile {
   /** HWC floats. */

@@ -3,7 +3,7 @@
  * smoothed, raw values faint) rendered to PNG with sharp (librsvg).
  */
 import sharp from 'sharp';
-import { writeFileAtomic } from '../data/images';
+import { writeFileAtomic } from '../io/atomic';
 
 export interface Series {
   name: string;

@@ -11,7 +11,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadLayersModel, saveLayersModel } from '../../checkpoint';
-import { writeFileAtomic, type RgbImage } from '../../data/images';
+import { type RgbImage } from '../../data/images';
+import { writeFileAtomic } from '../../io/atomic';
 import { resizeRgb, Rng, type UnpairedDataset } from '../../data/unpaired';
 
 export const CLASSIFIER_SIZE = 64;

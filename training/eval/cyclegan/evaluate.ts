@@ -9,7 +9,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../../backends';
-import { writeFileAtomic, type RgbImage } from '../../data/images';
+import { type RgbImage } from '../../data/images';
+import { writeFileAtomic } from '../../io/atomic';
 import { loadUnpairedDataset, resizeRgb, type UnpairedDataset } from '../../data/unpaired';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { loadClassifier, predictB, saveClassifier, trainDomainClassifier, type ClassifierMeta } from './classifier';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
-import { writeFileAtomic } from '../../data/images';
+import { writeFileAtomic } from '../../io/atomic';
 import { loadUnpairedDataset } from '../../data/unpaired';
 import { exportOnnx } from '../../export';
 import { evaluateTranslation, getClassifier, type EvalResult } from '../../eval/cyclegan/evaluate';

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseManifest } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel } from '../../checkpoint';
-import { writeFileAtomic } from '../../data/images';
+import { writeFileAtomic } from '../../io/atomic';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
 import { bicubicRunner, onnxRunner, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
 import { upscalerRunner, UPSCALER_MODELS, type UpscalerModelName } from '../../eval/sr/peers';

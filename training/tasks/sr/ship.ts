@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { parseManifest, parseModelEntry, type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
-import { writeFileAtomic } from '../../data/images';
+import { writeFileAtomic } from '../../io/atomic';
 import { exportOnnx } from '../../export/export';
 import { estimateGmacs } from '../../models/sr';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
