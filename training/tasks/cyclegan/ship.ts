@@ -14,11 +14,12 @@ import { Command } from 'commander';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
+import { upsertManifestEntries } from '../../io/manifest';
 import { loadUnpairedDataset } from '../../data/unpaired';
 import { exportOnnx } from '../../export';
 import { evaluateTranslation, getClassifier, type EvalResult } from '../../eval/cyclegan/evaluate';
 import { onnxTranslator } from '../../eval/cyclegan/translators';
-import { parseManifest, parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
+import { parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
 import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 
@@ -28,17 +29,6 @@ async function copyDir(src: string, dst: string): Promise<void> {
   await fs.rm(dst, { recursive: true, force: true });
   await fs.mkdir(path.dirname(dst), { recursive: true });
   await fs.cp(src, dst, { recursive: true });
-}
-
-async function updateManifest(entries: ModelEntry[]): Promise<void> {
-  const raw = JSON.parse(await fs.readFile(MANIFEST, 'utf8'));
-  const manifest = parseManifest(raw);
-  const ids = new Set(entries.map((e) => e.id));
-  const kept = (raw.models as { id: string }[]).filter((m) => !ids.has(m.id));
-  const next = { ...raw, models: [...kept, ...entries] };
-  parseManifest(next);
-  void manifest;
-  await writeFileAtomic(MANIFEST, `${JSON.stringify(next, null, 2)}\n`);
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -154,7 +144,7 @@ async function main(): Promise<void> {
     entries.push(entry);
     await writeCard(entry, r256, rLow, d, opts, st.step, hours, classifier.meta.testAccuracy, o.targetCycle, ckDst);
   }
-  await updateManifest(entries);
+  await upsertManifestEntries(entries, MANIFEST);
   console.log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
 }
 

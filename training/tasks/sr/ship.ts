@@ -10,10 +10,11 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
-import { parseManifest, parseModelEntry, type ModelEntryInput } from '../../../lib/contract/manifest';
+import { type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
+import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export/export';
 import { estimateGmacs } from '../../models/sr';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
@@ -36,15 +37,7 @@ export interface ShipOptions {
 
 /** Rewrites one entry of the manifest (re-read right before writing; atomic). */
 export async function upsertManifestEntry(entry: ModelEntryInput, manifestPath = MANIFEST): Promise<void> {
-  parseModelEntry(entry);
-  const current = parseManifest(JSON.parse(await fs.readFile(manifestPath, 'utf8')));
-  const raw = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as { version: 1; models: ModelEntryInput[] };
-  void current;
-  const i = raw.models.findIndex((m) => m.id === entry.id);
-  if (i >= 0) raw.models[i] = entry;
-  else raw.models.push(entry);
-  parseManifest(raw);
-  await writeFileAtomic(manifestPath, `${JSON.stringify(raw, null, 2)}\n`);
+  await upsertManifestEntries([entry], manifestPath);
 }
 
 export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; results: SetResult[] }> {
