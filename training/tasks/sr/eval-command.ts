@@ -94,8 +94,6 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
   }
   await initBackend({ backend: o.backend, log });
   const model = await loadLayersModel(dir);
-  const outShape = model.outputs[0].shape;
-  void outShape;
   let scale = o.scale;
   if (!scale) {
     const probe = tf.tidy(() => (model.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor).shape[1]!);

@@ -147,8 +147,8 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting fresh`);
   if (latest) {
     // Restoring Adam's slots needs them to exist: take one zero-LR step first so they are created.
-    await warmOptimizer(generator, gOpt, dataset, o);
-    if (discriminator && dOpt) await warmOptimizer(discriminator, dOpt, dataset, o, true);
+    await warmOptimizer(generator, gOpt, o);
+    if (discriminator && dOpt) await warmOptimizer(discriminator, dOpt, o, true);
     const r = await loadCheckpoint(latest, { models, optimizers });
     step = r.step;
     state = r.state as TrainState;
@@ -313,11 +313,10 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
 }
 
 /** One zero-learning-rate step so Adam creates its slot variables (needed before restoring them). */
-async function warmOptimizer(model: tfl.LayersModel, opt: tf.Optimizer, ds: SrDataset, o: SrTrainOptions, isDisc = false): Promise<void> {
+async function warmOptimizer(model: tfl.LayersModel, opt: tf.Optimizer, o: SrTrainOptions, isDisc = false): Promise<void> {
   setLr(opt, 0);
   const vars = variablesOf(model);
   const p = isDisc ? o.patch * o.scale : o.patch;
   const loss = opt.minimize(() => tf.mean(tf.abs(model.apply(tf.zeros([1, p, p, 3])) as tf.Tensor)) as tf.Scalar, true, vars);
   loss?.dispose();
-  void ds;
 }
