@@ -10,7 +10,7 @@ import { expectParity, imageInput, modelOf, randomizeWeights, tempDir, tfl, useC
 import { exportOnnx, EMITTERS, ExportParityError, UnsupportedLayerError, checkOnnx, type Emitter } from '../../training/export';
 import { resnetGenerator } from '../../training/models/resnet-generator';
 import { patchGan } from '../../training/models/patchgan';
-import { lightGenerator } from '../../training/models/light-generator';
+import { lightGenerator, tinyGenerator } from '../../training/models/light-generator';
 import { buildDiscriminator, buildSrModel } from '../../training/models/sr';
 
 let dir: string;
@@ -40,6 +40,13 @@ describe('Ganvas models', () => {
   it('light generator (separable blocks, nearest upsampling)', async () => {
     const m = lightGenerator({ ngf: 8, nBlocks: 2 });
     randomizeWeights(m, 9, 0.3);
+    const r = await expectParity(m, dir, [[32, 48], [40, 36]], { rgb: true, inputRange: [-1, 1], multipleOf: 4 });
+    expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('tiny webcam generator (3x3 stem/head, strided depthwise downsampling)', async () => {
+    const m = tinyGenerator({ ngf: 8, nBlocks: 2 });
+    randomizeWeights(m, 10, 0.3);
     const r = await expectParity(m, dir, [[32, 48], [40, 36]], { rgb: true, inputRange: [-1, 1], multipleOf: 4 });
     expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
   });

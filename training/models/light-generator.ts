@@ -7,6 +7,11 @@
  *     (cheaper, and no checkerboard artefacts).
  * ngf 32 with 6 blocks: ~0.32M parameters and ~2.4 GMACs at 256x256 (see stats printed at start).
  *
+ * The webcam variant (`tinyGenerator`) cuts the full-resolution cost, which dominates at
+ * small widths: a 3x3 stem and head instead of 7x7, and separable stride-2 downsamplings
+ * (3x3 depthwise stride 2 + 1x1). ngf 16 with 4 blocks: ~0.05M parameters, ~0.3 GMACs at 256x256,
+ * small enough for 10+ fps in CPU-only browsers (docs/bench-site.md).
+ *
  * Only layers the ONNX exporter maps are used: Conv2D, DepthwiseConv2D, ZeroPadding2D,
  * UpSampling2D, Add, activations, InstanceNorm, ReflectionPad2D. NHWC; H and W must be
  * multiples of 4. Input and output in [-1, 1].
@@ -22,6 +27,15 @@ export interface LightGeneratorOptions {
   name?: string;
   /** Seed for the N(0, 0.02) weight init (CycleGAN's init). */
   seed?: number;
+  /** Kernel of the full-resolution stem and head convs. Default 7. */
+  edgeKernel?: number;
+  /** Depthwise-separable stride-2 downsamplings instead of full 3x3 convs. Default false. */
+  separableDown?: boolean;
+}
+
+/** The webcam generator: the light generator with a 3x3 stem/head and separable downsampling. */
+export function tinyGenerator(opts: Omit<LightGeneratorOptions, 'edgeKernel' | 'separableDown'> = {}): tfl.LayersModel {
+  return lightGenerator({ ngf: 16, nBlocks: 4, ...opts, edgeKernel: 3, separableDown: true, name: opts.name ?? 'tiny_generator' });
 }
 
 type T = tfl.SymbolicTensor;
@@ -33,7 +47,9 @@ export function lightGenerator(opts: LightGeneratorOptions = {}): tfl.LayersMode
   const init = () => tfl.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: seed++ });
   const conv = (filters: number, kernelSize: number, strides = 1, useBias = true) =>
     tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'valid', useBias, kernelInitializer: init() });
-  const dw = () => tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'valid', useBias: false, depthwiseInitializer: init() });
+  const edge = opts.edgeKernel ?? 7;
+  const dw = (strides = 1) =>
+    tfl.layers.depthwiseConv2d({ kernelSize: 3, strides, padding: 'valid', useBias: false, depthwiseInitializer: init() });
   const apply = (layer: tfl.layers.Layer, x: T): T => layer.apply(x) as T;
   const norm = (x: T) => apply(new InstanceNorm({ epsilon: 1e-5 }), x);
   const relu = (x: T) => apply(tfl.layers.reLU(), x);
@@ -41,9 +57,14 @@ export function lightGenerator(opts: LightGeneratorOptions = {}): tfl.LayersMode
   const sep = (x: T, filters: number) => apply(conv(filters, 1), apply(dw(), rpad(x, 1)));
 
   const input = tfl.input({ shape: [null, null, 3], name: 'input' });
-  let h = relu(norm(apply(conv(ngf, 7), rpad(input, 3))));
-  // Downsampling: zero pad 1 + 3x3 stride 2 (PyTorch's Conv2d(k=3, s=2, p=1)).
-  for (const mult of [2, 4]) h = relu(norm(apply(conv(ngf * mult, 3, 2), apply(tfl.layers.zeroPadding2d({ padding: 1 }), h))));
+  const half = (edge - 1) / 2;
+  let h = relu(norm(apply(conv(ngf, edge), rpad(input, half))));
+  // Downsampling: zero pad 1 + 3x3 stride 2 (PyTorch's Conv2d(k=3, s=2, p=1)), or its separable form.
+  for (const mult of [2, 4]) {
+    const padded = apply(tfl.layers.zeroPadding2d({ padding: 1 }), h);
+    const down = opts.separableDown ? apply(conv(ngf * mult, 1), apply(dw(2), padded)) : apply(conv(ngf * mult, 3, 2), padded);
+    h = relu(norm(down));
+  }
   const c = ngf * 4;
   for (let i = 0; i < nBlocks; i++) {
     let r = relu(norm(sep(h, c)));
@@ -54,6 +75,6 @@ export function lightGenerator(opts: LightGeneratorOptions = {}): tfl.LayersMode
     h = apply(tfl.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest' }), h);
     h = relu(norm(sep(h, ngf * mult)));
   }
-  h = apply(tfl.layers.activation({ activation: 'tanh' }), apply(conv(3, 7), rpad(h, 3)));
+  h = apply(tfl.layers.activation({ activation: 'tanh' }), apply(conv(3, edge), rpad(h, half)));
   return tfl.model({ inputs: input, outputs: h, name: opts.name ?? 'light_generator' });
 }

@@ -5,11 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { lightGenerator } from '../../models/light-generator';
+import { lightGenerator, tinyGenerator } from '../../models/light-generator';
 import { resnetGenerator } from '../../models/resnet-generator';
 import { patchGan } from '../../models/patchgan';
 
-export type GeneratorKind = 'resnet' | 'light';
+export type GeneratorKind = 'resnet' | 'light' | 'tiny';
 
 export interface NetOptions {
   generator: GeneratorKind;
@@ -21,6 +21,7 @@ export interface NetOptions {
 
 export async function buildGenerator(o: NetOptions, name: string, seed = 1): Promise<tfl.LayersModel> {
   if (o.generator === 'light') return lightGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name, seed });
+  if (o.generator === 'tiny') return tinyGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name, seed });
   return seededInit(resnetGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name }), seed);
 }
 

@@ -31,6 +31,12 @@ async function copyDir(src: string, dst: string): Promise<void> {
   await fs.cp(src, dst, { recursive: true });
 }
 
+const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
+  resnet: 'ResNet generator (Zhu et al.)',
+  light: 'light real-time generator (depthwise-separable residual blocks, nearest upsampling + separable conv)',
+  tiny: 'tiny webcam generator (light generator with 3x3 stem/head and separable stride-2 downsampling)',
+};
+
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 async function main(): Promise<void> {
@@ -104,7 +110,7 @@ async function main(): Promise<void> {
     const id = `cyclegan-${d.id}`;
     const entry = parseModelEntry({
       id,
-      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${opts.generator === 'light' ? ', real-time' : ''})`,
+      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${opts.generator === 'resnet' ? '' : ', real-time'})`,
       task: 'translation',
       file: path.basename(files[d.id]),
       scale: 1,
@@ -114,7 +120,7 @@ async function main(): Promise<void> {
       description:
         `CycleGAN generator ${d.direction === 'AtoB' ? 'G' : 'F'} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ` +
         `${opts.nBlocks} blocks. Early checkpoint (${st.step} steps at ${opts.crop}px crops on 2 shared CPU cores): see the card for how far it is from its target.`,
-      tier: o.tier ?? (opts.generator === 'light' ? 'real-time' : 'quality'),
+      tier: o.tier ?? (opts.generator === 'resnet' ? 'quality' : 'real-time'),
       dataset,
       direction: d.direction,
       parameters: stats[d.id].params,
@@ -186,7 +192,7 @@ async function writeCard(
 
 | | |
 |---|---|
-| Architecture | CycleGAN, ${opts.generator === 'light' ? 'light real-time generator (depthwise-separable residual blocks, nearest upsampling + separable conv)' : 'ResNet generator (Zhu et al.)'}, ngf ${opts.ngf}, ${opts.nBlocks} blocks; PatchGAN ndf ${opts.ndf}, ${opts.dLayers} layers |
+| Architecture | CycleGAN, ${GENERATOR_LABEL[opts.generator]}, ngf ${opts.ngf}, ${opts.nBlocks} blocks; PatchGAN ndf ${opts.ndf}, ${opts.dLayers} layers |
 | Parameters | ${e.parameters?.toLocaleString('en-US')} |
 | GMACs at 256x256 | ${e.gmacs256} |
 | ONNX | ${((e.bytes ?? 0) / 1024).toFixed(0)} KiB, NCHW float32, input/output in [-1, 1], H and W multiples of 4 |
