@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 
 export const HORSE = '/work/shared/datasets/cyclegan/horse2zebra/testA/001.jpeg';
@@ -12,4 +13,58 @@ export function maxAbsDiffPlain(a: Uint8Array, b: Uint8Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** pid and all its descendants, from /proc (Linux). */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // comm may hold spaces and parentheses: the ppid is the 2nd field after the last ')'
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* exited */
+    }
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.push(p);
+    stack.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * Proportional set size (shared pages split between sharers), in bytes, of the processes under
+ * `root` whose command line matches `match` (e.g. the browser's binary, not the Next server).
+ */
+export function treePss(root: number, match: RegExp): number {
+  let kb = 0;
+  for (const pid of processTree(root)) {
+    try {
+      if (!match.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0])) continue;
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      /* exited or not readable */
+    }
+  }
+  return kb * 1024;
+}
+
+/** Samples treePss every `ms` until stopped; returns the peak. */
+export function pssSampler(root: number, match: RegExp, ms = 250): { stop: () => number } {
+  let peak = treePss(root, match);
+  const timer = setInterval(() => (peak = Math.max(peak, treePss(root, match))), ms);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, treePss(root, match));
+    },
+  };
 }

@@ -7,22 +7,33 @@
  *
  *   npm run bench:site            # builds if .next is missing, starts next on :3124, prints JSON, writes docs/bench-site.md
  *   GANVAS_BENCH_URL=http://127.0.0.1:3123 npm run bench:site   # against a running site
+ *   GANVAS_BENCH_SECTIONS=webcam,huge npm run bench:site         # only some sections (translate, upscale,
+ *                                                                 # large, webcam, webgpu, huge); the
+ *                                                                 # others keep their last numbers
+ * "huge" translates a 100-megapixel photo (10000x10000) with the cheapest translation model and
+ * reports the job time, the download time and size, and the browser's peak memory (PSS of all its
+ * processes, sampled every 250 ms, above the level before the upload).
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import sharp from 'sharp';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { parseManifest } from '../lib/contract/manifest';
 import { writeFixtures } from '../tests/browser/site/onnx-fixtures';
-import { decodePng, HORSE, maxAbsDiffPlain } from './site-helpers';
+import { decodePng, HORSE, maxAbsDiffPlain, pssSampler, treePss } from './site-helpers';
 import { writeY4m } from '../tests/browser/site/y4m';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const EXE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const RUNS = Number(process.env.GANVAS_BENCH_RUNS ?? 3);
+const SECTIONS = ['translate', 'upscale', 'large', 'webcam', 'webgpu', 'huge'] as const;
+const WANTED = new Set((process.env.GANVAS_BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((x) => x.trim()));
+for (const w of WANTED) if (!(SECTIONS as readonly string[]).includes(w)) throw new Error(`unknown section "${w}" in GANVAS_BENCH_SECTIONS (have: ${SECTIONS.join(', ')})`);
+const REPORT_JSON = path.join(ROOT, 'docs/bench-site.json');
+const IS_CHROMIUM = /chrom/i;
 
 async function startServer(): Promise<{ url: string; proc: ChildProcess | null }> {
   if (process.env.GANVAS_BENCH_URL) return { url: process.env.GANVAS_BENCH_URL, proc: null };
@@ -106,7 +117,11 @@ async function main() {
     executablePath: EXE,
     args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
   });
-  const results: Record<string, unknown> = { url, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version(), runs: RUNS, load_avg_1m: +os.loadavg()[0].toFixed(1) };
+  const previous = existsSync(REPORT_JSON) ? (JSON.parse(readFileSync(REPORT_JSON, 'utf8')) as Record<string, unknown>) : {};
+  const results: Record<string, unknown> = { ...previous, url, date: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, chromium: browser.version(), runs: RUNS, load_avg_1m: +os.loadavg()[0].toFixed(1) };
+  const when = (results.section_dates ?? {}) as Record<string, string>;
+  results.section_dates = when;
+  const stamp = (k: string) => (when[k] = `${new Date().toISOString()} (load ${os.loadavg()[0].toFixed(1)})`);
   try {
     const ctx = await browser.newContext({ baseURL: url, serviceWorkers: 'block', acceptDownloads: true });
     await route(ctx);
@@ -117,7 +132,8 @@ async function main() {
 
     // ---- translate latency
     const translate: unknown[] = [];
-    for (const m of models.filter((x) => x.task === 'translation')) {
+    if (WANTED.has('translate')) stamp('translate');
+    for (const m of models.filter((x) => x.task === 'translation' && WANTED.has('translate'))) {
       await page.getByTestId('model-select').selectOption(m.id);
       for (const size of [256, 512]) {
         const png = await photo(size);
@@ -131,12 +147,43 @@ async function main() {
         translate.push({ model: m.id, fixture: !!m.fixture, size, tiles, ms_median: Math.round(median(times)), ms_all: times.map(Math.round) });
       }
     }
-    results.translate_wasm = translate;
+    if (WANTED.has('translate')) results.translate_wasm = translate;
+
+    // ---- 100 MP translate with the cheapest translation model: time, download, peak browser memory
+    const cheapest = models.filter((x) => x.task === 'translation').sort((a, b) => (a.gmacs256 ?? 1e9) - (b.gmacs256 ?? 1e9))[0];
+    if (WANTED.has('huge') && cheapest) {
+      stamp('huge');
+      await page.getByTestId('model-select').selectOption(cheapest.id);
+      const side = Number(process.env.GANVAS_BENCH_HUGE_SIDE ?? 10_000);
+      const huge = await sharp(HORSE).resize(side, side).jpeg({ quality: 90 }).toBuffer();
+      await page.waitForTimeout(2000);
+      const base = treePss(process.pid, IS_CHROMIUM);
+      const sampler = pssSampler(process.pid, IS_CHROMIUM);
+      const t0 = Date.now();
+      const r = await runTool(page, huge, 'huge-10000x10000.jpg');
+      const wallS = (Date.now() - t0) / 1000;
+      const t1 = Date.now();
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 600_000 }), page.getByTestId('download').click()]);
+      const file = (await dl.path())!;
+      const downloadS = (Date.now() - t1) / 1000;
+      const peak = sampler.stop();
+      const png = await sharp(file).metadata();
+      results.translate_100mp_wasm = {
+        model: cheapest.id, fixture: !!cheapest.fixture, input: `${side}x${side} JPEG (${(huge.length / 1e6).toFixed(1)} MB)`, output: r.out, tiles: r.tiles,
+        job_seconds: +(r.ms / 1000).toFixed(1), wall_seconds_pick_to_result: +wallS.toFixed(1), download_seconds: +downloadS.toFixed(1),
+        download_png: `${png.width}x${png.height}, ${(statSync(file).size / 1e6).toFixed(0)} MB`,
+        browser_pss_before_mb: Math.round(base / 1e6), browser_pss_peak_mb: Math.round(peak / 1e6), browser_pss_increase_mb: Math.round((peak - base) / 1e6),
+      };
+      // free the 100 MP result before the next sections
+      await page.reload();
+      await page.getByTestId('backend-badge').and(page.locator('[data-backend=wasm]')).waitFor({ timeout: 60_000 });
+    }
 
     // ---- upscale throughput
     await page.goto('/upscale');
     const upscale: unknown[] = [];
-    for (const m of models.filter((x) => x.task === 'super-resolution')) {
+    if (WANTED.has('upscale')) stamp('upscale');
+    for (const m of models.filter((x) => x.task === 'super-resolution' && WANTED.has('upscale'))) {
       await page.getByTestId('scale-select').selectOption(String(m.scale));
       await page.getByTestId('tier-select').selectOption(m.tier ?? 'quality');
       await page.getByTestId('model-select').selectOption(m.id);
@@ -153,11 +200,12 @@ async function main() {
         ms_median: Math.round(median(times)), input_mp_per_s: +((size * size) / 1e6 / s).toFixed(3), output_mp_per_s: +((size * size * m.scale * m.scale) / 1e6 / s).toFixed(3),
       });
     }
-    results.upscale_wasm = upscale;
+    if (WANTED.has('upscale')) results.upscale_wasm = upscale;
 
     // ---- one large upscale: 2000x1500 -> 8000x6000 with the first x4 model
     const x4 = models.find((x) => x.task === 'super-resolution' && x.scale === 4);
-    if (x4) {
+    if (x4 && WANTED.has('large')) {
+      stamp('large');
       await page.getByTestId('scale-select').selectOption('4');
       await page.getByTestId('tier-select').selectOption(x4.tier ?? 'quality');
       await page.getByTestId('model-select').selectOption(x4.id);
@@ -169,7 +217,8 @@ async function main() {
     // ---- webcam FPS
     await page.goto('/webcam');
     const webcam: unknown[] = [];
-    for (const m of models.filter((x) => x.task === 'translation')) {
+    if (WANTED.has('webcam')) stamp('webcam');
+    for (const m of models.filter((x) => x.task === 'translation' && WANTED.has('webcam'))) {
       await page.getByTestId('model-select').selectOption(m.id);
       for (const res of [256, 512]) {
         await page.getByTestId('res-select').selectOption(String(res));
@@ -185,13 +234,14 @@ async function main() {
         await page.getByTestId('cam-start').waitFor();
       }
     }
-    results.webcam_wasm = webcam;
+    if (WANTED.has('webcam')) results.webcam_wasm = webcam;
     await ctx.close();
 
     // ---- WebGPU (SwiftShader) vs WASM: correctness on 64x64
     const gpu: unknown[] = [];
     const tiny = await photo(64);
-    for (const m of models.filter((x) => x.task === 'translation').slice(0, 1)) {
+    if (WANTED.has('webgpu')) stamp('webgpu');
+    for (const m of models.filter((x) => x.task === 'translation' && WANTED.has('webgpu')).slice(0, 1)) {
       const outs: Record<string, Uint8Array> = {};
       const ms: Record<string, number> = {};
       for (const backend of ['wasm', 'webgpu']) {
@@ -210,7 +260,7 @@ async function main() {
       }
       gpu.push({ model: m.id, fixture: !!m.fixture, size: '64x64', wasm_ms: ms.wasm, webgpu_swiftshader_ms: ms.webgpu, max_abs_diff_255: maxAbsDiffPlain(outs.wasm, outs.webgpu) });
     }
-    results.webgpu_vs_wasm = gpu;
+    if (WANTED.has('webgpu')) results.webgpu_vs_wasm = gpu;
   } finally {
     await browser.close();
     stopServer(proc);
@@ -229,8 +279,8 @@ function writeReport(r: Record<string, unknown>) {
 Measured by \`npm run bench:site\` (\`bench/site.ts\`) in Debian Chromium ${r.chromium} (headless) on this machine
 (${r.cpus} CPU cores, ${r.cpu}; no GPU), through the real UI: the inference worker, onnxruntime-web, tiling and
 blending. Times are the worker's job time (decode, tiles, inference, blending), median of ${r.runs} runs after
-one warm-up run. Backend: ${r.backend}. Load average at start: ${r.load_avg_1m} on ${r.cpus} cores (the machine is shared
-with training jobs, so absolute numbers are noisy and pessimistic).
+one warm-up run. Backend: ${r.backend}. Each section's date and 1-minute load average (2 cores; training jobs
+may share the machine, which makes absolute numbers pessimistic): ${Object.entries((r.section_dates ?? {}) as Record<string, string>).map(([k, v]) => `${k} ${v}`).join('; ')}.
 Rows marked \`fixture: true\` use the small untrained test models from \`tests/browser/site/onnx-fixtures.ts\`
 because no shipped model of that kind was in \`public/models/manifest.json\` at the time; re-run when models land.
 
@@ -239,14 +289,13 @@ Date: ${r.date}
 ${table('Translate latency (WASM)', r.translate_wasm, ['model', 'fixture', 'size', 'tiles', 'ms_median', 'ms_all'])}
 ${table('Upscale throughput (WASM)', r.upscale_wasm, ['model', 'fixture', 'scale', 'input', 'ms_median', 'input_mp_per_s', 'output_mp_per_s'])}
 ${r.upscale_large_wasm ? table('Large upscale (WASM, one run)', [r.upscale_large_wasm], ['model', 'fixture', 'input', 'output', 'tiles', 'seconds', 'output_mp_per_s']) : ''}
+${r.translate_100mp_wasm ? table('100-megapixel translate (WASM, one run; memory = PSS of all browser processes)', [r.translate_100mp_wasm], ['model', 'input', 'tiles', 'job_seconds', 'download_seconds', 'download_png', 'browser_pss_before_mb', 'browser_pss_peak_mb', 'browser_pss_increase_mb']) : ''}
 ${table('Webcam (WASM, fake camera 640x480 centre-cropped and resized)', r.webcam_wasm, ['model', 'fixture', 'resolution', 'fps', 'latency'])}
 ${table('WebGPU (SwiftShader software adapter: correctness only) vs WASM', r.webgpu_vs_wasm, ['model', 'fixture', 'size', 'wasm_ms', 'webgpu_swiftshader_ms', 'max_abs_diff_255'])}
-Raw JSON:
-
-\`\`\`json
-${JSON.stringify(r, null, 2)}
-\`\`\`
+Raw JSON: [bench-site.json](bench-site.json).
 `;
+  writeFileSync(`${REPORT_JSON}.tmp`, `${JSON.stringify(r, null, 2)}\n`);
+  renameSync(`${REPORT_JSON}.tmp`, REPORT_JSON);
   const out = path.join(ROOT, 'docs/bench-site.md');
   writeFileSync(`${out}.tmp`, md);
   renameSync(`${out}.tmp`, out);

@@ -9,6 +9,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
 import { trainSr, type SrTrainOptions } from '../../training/tasks/sr/train';
 import { findLatestCheckpoint, loadLayersModel } from '../../training/checkpoint';
 import { exportOnnx } from '../../training/export/export';
@@ -115,4 +116,23 @@ describe.skipIf(!haveData)('SR end to end', () => {
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(0.05);
   }, 240_000);
+
+  it('a NaN loss rolls back to the last checkpoint with half the learning rate and says so', async () => {
+    logs.length = 0;
+    const r = await trainSr({
+      ...base(),
+      out: path.join(dir, 'nan'),
+      onStep: ({ step, lrMult }, g) => {
+        // after step 4 (checkpoint 3 is clean): the next loss is NaN
+        if (step === 4 && lrMult === 1) g.setWeights(g.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, NaN) : w)));
+      },
+    });
+    expect(r.nanRollbacks).toBe(1);
+    expect(r.lrMult).toBe(0.5);
+    expect(r.step).toBe(6);
+    expect(Number.isFinite(r.lastLoss)).toBe(true);
+    expect(logs.some((l) => /loss was NaN: rolled back to .*step-00000003 \(step 3\) and lowered the learning rate x0\.5/.test(l))).toBe(true);
+    const m = await loadLayersModel(path.join(dir, 'nan', 'model'));
+    expect(m.getWeights().every((w) => w.dataSync().every(Number.isFinite))).toBe(true);
+  }, 120_000);
 });

@@ -60,6 +60,8 @@ export interface SrTrainOptions {
   log?: (line: string) => void;
   /** Show a progress bar (default: yes). */
   progress?: boolean;
+  /** Called after each completed step, before that step's checkpoint (tests use it to poison weights). */
+  onStep?: (info: { step: number; lrMult: number }, generator: tfl.LayersModel) => void;
 }
 
 export interface SrTrainResult {
@@ -70,6 +72,9 @@ export interface SrTrainResult {
   stoppedBy: 'steps' | 'time';
   stepsPerSecond: number;
   backend: string;
+  /** Learning-rate multiplier after NaN rollbacks (1 when none happened). */
+  lrMult: number;
+  nanRollbacks: number;
 }
 
 interface TrainState extends Record<string, unknown> {
@@ -285,6 +290,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
       sps: ((step - startStep) / Math.max(1e-3, secs)).toFixed(2),
       val: lastVal?.toFixed(2) ?? '-',
     });
+    o.onStep?.({ step, lrMult: state.lrMult }, generator);
     if (o.ckptEvery > 0 && step % o.ckptEvery === 0) lastCkptPath = await save();
     // The wasm/cpu backends resolve data() without leaving the microtask queue: yield to the
     // event loop now and then so timers (progress bar redraws) run.
@@ -309,7 +315,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
     path.join(o.out, 'summary.json'),
     JSON.stringify({ step, steps: o.steps, elapsedSeconds: state.elapsedSeconds, backend: report.name, lastLoss, valHistory: state.valHistory, options: archOptions, parameters: generator.countParams(), data: o.data, nanRollbacks: state.nanRollbacks }, null, 1),
   );
-  return { step, lastLoss, valPsnr: lastVal, checkpoint: lastCkptPath, stoppedBy, stepsPerSecond: sps, backend: report.name };
+  return { step, lastLoss, valPsnr: lastVal, checkpoint: lastCkptPath, stoppedBy, stepsPerSecond: sps, backend: report.name, lrMult: state.lrMult, nanRollbacks: state.nanRollbacks };
 }
 
 /** One zero-learning-rate step so Adam creates its slot variables (needed before restoring them). */
