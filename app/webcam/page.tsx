@@ -24,7 +24,7 @@ interface Stats {
 }
 
 export default function WebcamPage() {
-  const { list, selected, setId } = useModelList('translation');
+  const { list, selected, setId } = useModelList('translation', { preferCheapest: true });
   const [res, setRes] = useState(256);
   const [mirror, setMirror] = useState(true);
   const [running, setRunning] = useState(false);

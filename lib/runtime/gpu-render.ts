@@ -21,17 +21,15 @@ struct P { w: u32, h: u32, lo: f32, hi: f32 };
   return vec4f(clamp((rgb - vec3f(p.lo)) / (p.hi - p.lo), vec3f(0.0), vec3f(1.0)), 1.0);
 }`;
 
-export class CamGpuRenderer {
-  private ctx: GPUCanvasContext;
+/**
+ * The render pass on its own: an NCHW float32 GPUBuffer in `range` -> a colour attachment of
+ * `format` (a canvas's current texture, or any texture: tests read one back).
+ */
+export class NchwRenderPass {
   private pipeline: GPURenderPipeline;
   private uniform: GPUBuffer;
 
-  constructor(private device: GPUDevice, canvas: OffscreenCanvas) {
-    const ctx = canvas.getContext('webgpu');
-    if (!ctx) throw new Error('no webgpu canvas context');
-    this.ctx = ctx;
-    const format = navigator.gpu.getPreferredCanvasFormat();
-    ctx.configure({ device, format, alphaMode: 'opaque' });
+  constructor(private device: GPUDevice, format: GPUTextureFormat) {
     const module = device.createShaderModule({ code: SHADER });
     this.pipeline = device.createRenderPipeline({
       layout: 'auto',
@@ -42,16 +40,9 @@ export class CamGpuRenderer {
     this.uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
 
-  draw(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number]): void {
-    let stage = 'uniform';
-    try {
-      this.drawInner(buffer, w, h, range, (s) => (stage = s));
-    } catch (e) {
-      throw new Error(`${stage}: ${(e as Error).message}`);
-    }
-  }
-
-  private drawInner(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number], at: (s: string) => void): void {
+  /** Encodes and submits the pass; `at` names the stage reached (for error messages). */
+  render(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number], target: () => GPUTextureView, at: (s: string) => void = () => {}): void {
+    at('uniform');
     const u = new ArrayBuffer(16);
     new Uint32Array(u, 0, 2).set([w, h]);
     new Float32Array(u, 8, 2).set(range);
@@ -65,7 +56,7 @@ export class CamGpuRenderer {
       ],
     });
     at('texture');
-    const view = this.ctx.getCurrentTexture().createView();
+    const view = target();
     at('encode');
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginRenderPass({
@@ -81,6 +72,34 @@ export class CamGpuRenderer {
 
   destroy(): void {
     this.uniform.destroy();
+  }
+}
+
+/** NchwRenderPass onto a WebGPU canvas (the webcam's output canvas, owned by the worker). */
+export class CamGpuRenderer {
+  private ctx: GPUCanvasContext;
+  private pass: NchwRenderPass;
+
+  constructor(device: GPUDevice, canvas: OffscreenCanvas) {
+    const ctx = canvas.getContext('webgpu');
+    if (!ctx) throw new Error('no webgpu canvas context');
+    this.ctx = ctx;
+    const format = navigator.gpu.getPreferredCanvasFormat();
+    ctx.configure({ device, format, alphaMode: 'opaque' });
+    this.pass = new NchwRenderPass(device, format);
+  }
+
+  draw(buffer: GPUBuffer, w: number, h: number, range: readonly [number, number]): void {
+    let stage = 'uniform';
+    try {
+      this.pass.render(buffer, w, h, range, () => this.ctx.getCurrentTexture().createView(), (s) => (stage = s));
+    } catch (e) {
+      throw new Error(`${stage}: ${(e as Error).message}`);
+    }
+  }
+
+  destroy(): void {
+    this.pass.destroy();
     this.ctx.unconfigure();
   }
 }

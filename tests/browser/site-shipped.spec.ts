@@ -23,6 +23,15 @@ test('shipped manifest: empty states when a kind of model is missing', async ({ 
   }
 });
 
+test('webcam starts with the cheapest translation model (fewest GMACs per 256x256 frame)', async ({ page }) => {
+  const tr = manifest.models.filter((m) => m.task === 'translation' && m.gmacs256 !== undefined);
+  test.skip(tr.length < 2, 'needs two translation models with gmacs256');
+  const cheapest = [...tr].sort((a, b) => a.gmacs256! - b.gmacs256!)[0];
+  test.skip(cheapest.id === manifest.models.find((m) => m.task === 'translation')!.id, 'the cheapest is also the first: nothing to tell apart');
+  await page.goto('/webcam');
+  await expect(page.getByTestId('model-select')).toHaveValue(cheapest.id);
+});
+
 for (const m of manifest.models) {
   test(`shipped model ${m.id}: site output equals onnxruntime-node within 1/255`, async ({ page }) => {
     test.setTimeout(180_000);
