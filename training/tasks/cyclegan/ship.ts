@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     .option('--target-b2a <x>', 'classifier target share the B->A model should reach', parseFloat)
     .option('--target-cycle <x>', 'cycle L1 target', parseFloat)
     .option('--backend <b>', 'tfjs backend', 'wasm')
+    .option('--card-note <md>', 'extra paragraph for both model cards (e.g. how the run was made, browser speed)')
     .parse(process.argv)
     .opts();
   const backend = await initBackend({ backend: o.backend });
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard(entry, r256, rLow, d, opts, st.step, hours, classifier.meta.testAccuracy, o.targetCycle, ckDst);
+    await writeCard(entry, r256, rLow, d, opts, st.step, hours, classifier.meta.testAccuracy, o.targetCycle, ckDst, o.cardNote);
   }
   await upsertManifestEntries(entries, MANIFEST);
   console.log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
@@ -165,6 +166,7 @@ async function writeCard(
   clsAcc: { A: number; B: number; balanced: number },
   targetCycle: number | undefined,
   ckpt: string,
+  note?: string,
 ): Promise<void> {
   const m = r.metrics;
   const gaps: string[] = [];
@@ -225,7 +227,7 @@ What would close the gap: continue training from the checkpoint (\`${ckpt}\`, co
 \`--resume\`) for tens of thousands of steps, ideally on a GPU (\`npm install @tensorflow/tfjs-node-gpu\`), then at 128 or 256px crops
 with the full ResNet generator (\`--generator resnet --ngf 64\`), and let the LR decay to 0 (\`--steps\` / \`--decay-from\`).
 
-Reproduce the numbers:
+${note ? `${note}\n\n` : ''}Reproduce the numbers:
 
 \`\`\`
 npm run eval -- cyclegan --data ../shared/datasets/cyclegan/${e.dataset} --model ${e.id} --inverse <the opposite model id> --direction ${e.direction}
