@@ -9,7 +9,7 @@
  *
  * The webcam variant (`tinyGenerator`) cuts the full-resolution cost, which dominates at
  * small widths: a 3x3 stem and head instead of 7x7, and separable stride-2 downsamplings
- * (3x3 depthwise stride 2 + 1x1). ngf 16 with 4 blocks: ~0.05M parameters, ~0.3 GMACs at 256x256,
+ * (3x3 depthwise stride 2 + 1x1), and U-Net-style additive skips (see `skips`). ngf 16 with 4 blocks: ~0.05M parameters, ~0.3 GMACs at 256x256,
  * small enough for 10+ fps in CPU-only browsers (docs/bench-site.md).
  *
  * Only layers the ONNX exporter maps are used: Conv2D, DepthwiseConv2D, ZeroPadding2D,
@@ -31,11 +31,17 @@ export interface LightGeneratorOptions {
   edgeKernel?: number;
   /** Depthwise-separable stride-2 downsamplings instead of full 3x3 convs. Default false. */
   separableDown?: boolean;
+  /**
+   * U-Net-style additive skips: the stem's output is added to the last upsampling's, the first
+   * downsampling's to the first upsampling's, so fine structure does not have to pass the 1/4
+   * resolution bottleneck (without them a narrow generator's output is blocky). Default false.
+   */
+  skips?: boolean;
 }
 
 /** The webcam generator: the light generator with a 3x3 stem/head and separable downsampling. */
 export function tinyGenerator(opts: Omit<LightGeneratorOptions, 'edgeKernel' | 'separableDown'> = {}): tfl.LayersModel {
-  return lightGenerator({ ngf: 16, nBlocks: 4, ...opts, edgeKernel: 3, separableDown: true, name: opts.name ?? 'tiny_generator' });
+  return lightGenerator({ ngf: 16, nBlocks: 4, ...opts, edgeKernel: 3, separableDown: true, skips: true, name: opts.name ?? 'tiny_generator' });
 }
 
 type T = tfl.SymbolicTensor;
@@ -59,11 +65,13 @@ export function lightGenerator(opts: LightGeneratorOptions = {}): tfl.LayersMode
   const input = tfl.input({ shape: [null, null, 3], name: 'input' });
   const half = (edge - 1) / 2;
   let h = relu(norm(apply(conv(ngf, edge), rpad(input, half))));
+  const skips: T[] = [h]; // full resolution, then 1/2
   // Downsampling: zero pad 1 + 3x3 stride 2 (PyTorch's Conv2d(k=3, s=2, p=1)), or its separable form.
   for (const mult of [2, 4]) {
     const padded = apply(tfl.layers.zeroPadding2d({ padding: 1 }), h);
     const down = opts.separableDown ? apply(conv(ngf * mult, 1), apply(dw(2), padded)) : apply(conv(ngf * mult, 3, 2), padded);
     h = relu(norm(down));
+    if (mult === 2) skips.push(h);
   }
   const c = ngf * 4;
   for (let i = 0; i < nBlocks; i++) {
@@ -74,6 +82,7 @@ export function lightGenerator(opts: LightGeneratorOptions = {}): tfl.LayersMode
   for (const mult of [2, 1]) {
     h = apply(tfl.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest' }), h);
     h = relu(norm(sep(h, ngf * mult)));
+    if (opts.skips) h = apply(tfl.layers.add(), [h, skips.pop()!] as unknown as T);
   }
   h = apply(tfl.layers.activation({ activation: 'tanh' }), apply(conv(3, edge), rpad(h, half)));
   return tfl.model({ inputs: input, outputs: h, name: opts.name ?? 'light_generator' });
