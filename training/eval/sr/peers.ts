@@ -2,48 +2,17 @@
  * UpscalerJS peers (https://github.com/thekevinscott/UpscalerJS): ESRGAN-slim/-medium (RDN,
  * pixel range [0,255]) and ESRGAN-thick (RRDN, range [0,1]) ship as tfjs layers models inside
  * their npm packages (devDependencies here). We load the model.json straight from the package
- * and register the two custom layers the thick models need, re-implemented from the package's
- * own `setup()` (MultiplyBeta: x * 0.2; PixelShuffle<s>x: depthToSpace NHWC).
+ * and register the two custom layers the thick models need (./upscaler-layers).
  */
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadLayersModel } from '../../checkpoint';
 import { tfjsRunner, type Range, type SrRunner } from './runners';
+import { registerUpscalerLayers } from './upscaler-layers';
 
 export const UPSCALER_MODELS = ['slim', 'medium', 'thick'] as const;
 export type UpscalerModelName = (typeof UPSCALER_MODELS)[number];
-
-type Kwargs = Record<string, unknown>;
-
-class MultiplyBeta extends tfl.layers.Layer {
-  static className = 'MultiplyBeta';
-  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    return tf.mul(Array.isArray(inputs) ? inputs[0] : inputs, 0.2);
-  }
-}
-
-function pixelShuffleClass(scale: number) {
-  return class extends tfl.layers.Layer {
-    static className = `PixelShuffle${scale}x`;
-    override computeOutputShape(s: tfl.Shape | tfl.Shape[]): tfl.Shape {
-      const shape = (Array.isArray(s[0]) ? s[0] : s) as tfl.Shape;
-      return [shape[0], shape[1] == null ? null : shape[1] * scale, shape[2] == null ? null : shape[2] * scale, 3];
-    }
-    override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-      return tf.depthToSpace((Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D, scale, 'NHWC');
-    }
-  };
-}
-
-let registered = false;
-function registerUpscalerLayers(): void {
-  if (registered) return;
-  registered = true;
-  tf.serialization.registerClass(MultiplyBeta);
-  for (const s of [2, 3, 4, 8]) tf.serialization.registerClass(pixelShuffleClass(s));
-}
 
 export interface UpscalerModelInfo {
   name: UpscalerModelName;
