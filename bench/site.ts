@@ -160,7 +160,7 @@ async function main() {
       const base = treePss(process.pid, IS_CHROMIUM);
       const sampler = pssSampler(process.pid, IS_CHROMIUM);
       const t0 = Date.now();
-      const r = await runTool(page, huge, 'huge-10000x10000.jpg');
+      const r = await runTool(page, huge, `huge-${side}x${side}.jpg`);
       const wallS = (Date.now() - t0) / 1000;
       const t1 = Date.now();
       const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 600_000 }), page.getByTestId('download').click()]);
