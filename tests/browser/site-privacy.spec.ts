@@ -26,12 +26,16 @@ test('privacy: during upload, translate, upscale and webcam no request carries i
     await page.getByTestId('run').click();
     await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 60_000 });
 
+    // client-side navigation: wait for the new page, or the locator below can still find the
+    // previous page's file input and the file lands there
     await page.getByRole('link', { name: 'Upscale' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Upscale' })).toBeVisible();
     await page.getByTestId('image-input').setInputFiles({ name: 'secret2.png', mimeType: 'image/png', buffer: patternPng(80, 60) });
     await page.getByTestId('run').click();
     await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 60_000 });
 
     await page.getByRole('link', { name: 'Webcam' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Webcam' })).toBeVisible();
     await page.getByTestId('cam-start').click();
     await expect(page.getByTestId('frames')).toHaveAttribute('data-frames', /^([3-9]|\d\d+)$/, { timeout: 60_000 });
     await page.getByTestId('cam-stop').click();
