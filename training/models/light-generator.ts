@@ -9,7 +9,8 @@
  *
  * The webcam variant (`tinyGenerator`) cuts the full-resolution cost, which dominates at
  * small widths: a 3x3 stem and head instead of 7x7, and separable stride-2 downsamplings
- * (3x3 depthwise stride 2 + 1x1), and U-Net-style additive skips (see `skips`). ngf 16 with 4 blocks: ~0.05M parameters, ~0.3 GMACs at 256x256,
+ * (3x3 depthwise stride 2 + 1x1), and U-Net-style additive skips (see `skips`). ngf 16 with
+ * 4 blocks: ~0.05M parameters, ~0.3 GMACs at 256x256 (6 blocks, as shipped: 64K, 0.40),
  * small enough for 10+ fps in CPU-only browsers (docs/bench-site.md).
  *
  * Only layers the ONNX exporter maps are used: Conv2D, DepthwiseConv2D, ZeroPadding2D,
@@ -39,8 +40,8 @@ export interface LightGeneratorOptions {
   skips?: boolean;
 }
 
-/** The webcam generator: the light generator with a 3x3 stem/head and separable downsampling. */
-export function tinyGenerator(opts: Omit<LightGeneratorOptions, 'edgeKernel' | 'separableDown'> = {}): tfl.LayersModel {
+/** The webcam generator: the light generator with a 3x3 stem/head, separable downsampling and skips. */
+export function tinyGenerator(opts: Omit<LightGeneratorOptions, 'edgeKernel' | 'separableDown' | 'skips'> = {}): tfl.LayersModel {
   return lightGenerator({ ngf: 16, nBlocks: 4, ...opts, edgeKernel: 3, separableDown: true, skips: true, name: opts.name ?? 'tiny_generator' });
 }
 

@@ -21,7 +21,7 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
     .requiredOption('--data <folder>', 'dataset folder holding trainA/ and trainB/ (optionally testA/, testB/ for samples)')
     .option('--out <folder>', 'run folder (checkpoints, metrics.jsonl, loss.png, samples/)', '')
     .option('--resume', 'continue from the newest checkpoint in --out (weights, Adam state, pools, RNG, LR schedule, step)', false)
-    .addOption(new Option('--generator <kind>', 'resnet (published), light (real-time, depthwise-separable) or tiny (webcam: light with 3x3 stem/head and separable downsampling)').choices(['resnet', 'light', 'tiny']).default('resnet'))
+    .addOption(new Option('--generator <kind>', 'resnet (published), light (real-time, depthwise-separable) or tiny (webcam: light with 3x3 stem/head, separable downsampling and U-Net skips)').choices(['resnet', 'light', 'tiny']).default('resnet'))
     .option('--ngf <n>', 'generator base channels', int('--ngf', 1), 64)
     .option('--blocks <n>', 'residual blocks (default: 9 when crop >= 256, else 6)', int('--blocks', 0))
     .option('--ndf <n>', 'PatchGAN base channels', int('--ndf', 1), 64)

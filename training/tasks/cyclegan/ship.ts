@@ -34,7 +34,7 @@ async function copyDir(src: string, dst: string): Promise<void> {
 const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
   resnet: 'ResNet generator (Zhu et al.)',
   light: 'light real-time generator (depthwise-separable residual blocks, nearest upsampling + separable conv)',
-  tiny: 'tiny webcam generator (light generator with 3x3 stem/head and separable stride-2 downsampling)',
+  tiny: 'tiny webcam generator (light generator with 3x3 stem/head, separable stride-2 downsampling and U-Net-style additive skips)',
 };
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;

@@ -35,11 +35,6 @@ export interface ShipOptions {
   log?: (s: string) => void;
 }
 
-/** Rewrites one entry of the manifest (re-read right before writing; atomic). */
-export async function upsertManifestEntry(entry: ModelEntryInput, manifestPath = MANIFEST): Promise<void> {
-  await upsertManifestEntries([entry], manifestPath);
-}
-
 export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; results: SetResult[] }> {
   const log = o.log ?? ((s: string) => console.log(s));
   await initBackend({ backend: 'cpu', log });
@@ -109,7 +104,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
     quality,
     card: `docs/models/${o.id}.md`,
   };
-  await upsertManifestEntry(entry);
+  await upsertManifestEntries([entry], MANIFEST);
   log(`manifest entry ${o.id} written`);
 
   // Keep the shipped checkpoint (small) in the repo so training can continue later.
