@@ -51,7 +51,7 @@ describe('Ganvas models', () => {
     expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
   });
 
-  it('SR real-time x3 and quality x2 (PixelShuffle, residual tiling, Rescaling) with input name "lr"', async () => {
+  it('SR real-time x3 and quality x2 (PixelShuffle, bicubic and nearest skips, Rescaling) with input name "lr"', async () => {
     const rt = buildSrModel({ tier: 'real-time', scale: 3, features: [8, 6] });
     randomizeWeights(rt, 11, 0.2);
     const r1 = await expectParity(rt, dir, [[17, 13], [24, 30]], { rgb: true, inputName: 'lr', outputName: 'sr' });
@@ -61,6 +61,9 @@ describe('Ganvas models', () => {
     randomizeWeights(q, 13, 0.2);
     const r2 = await expectParity(q, dir, [[15, 21], [20, 16]], { rgb: true });
     expect(r2.scale).toBe(2);
+    const nearest = buildSrModel({ tier: 'real-time', scale: 4, features: [6], skip: 'nearest' });
+    randomizeWeights(nearest, 12, 0.2);
+    expect((await expectParity(nearest, dir, [[9, 11]], { rgb: true })).scale).toBe(4);
     const check = await checkOnnx(r1.file, { model: rt });
     expect(check.inputName).toBe('lr');
     expect(check.outputName).toBe('sr');

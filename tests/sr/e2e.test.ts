@@ -88,6 +88,10 @@ describe.skipIf(!haveData)('SR end to end', () => {
     const wb = mb.getWeights();
     expect(wa.length).toBe(wb.length);
     for (let i = 0; i < wa.length; i++) expect(Array.from(await wb[i].data())).toEqual(Array.from(await wa[i].data()));
+    // A resumed run keeps the architecture it was trained with, whatever the options say now.
+    const b3 = await trainSr({ ...base(), out: path.join(dir, 'b'), resume: true, steps: 7, features: [4], skip: 'nearest' });
+    expect(b3.step).toBe(7);
+    expect(logs.some((l) => /architecture options are ignored/.test(l))).toBe(true);
 
     // Export and evaluate the ONNX file like any third-party model.
     const onnxFile = path.join(dir, 'sr.onnx');
@@ -98,7 +102,7 @@ describe.skipIf(!haveData)('SR end to end', () => {
     await onnx.dispose?.();
     const rt = await evaluateSet(tfjsRunner(ma, { name: 'tfjs', scale: 2, range: [0, 1] }), 'Set5', 2, { limit: 2 });
     expect(r.images).toBe(2);
-    // Six steps from a near-nearest-neighbour start: well above noise, and ONNX agrees with tfjs.
+    // Six steps from a near-bicubic start: well above noise, and ONNX agrees with tfjs.
     expect(r.psnr).toBeGreaterThan(25);
     expect(Math.abs(r.psnr - rt.psnr)).toBeLessThan(0.01);
     const before = wa[0].dataSync().slice();
@@ -107,7 +111,7 @@ describe.skipIf(!haveData)('SR end to end', () => {
     const g = await trainSr({ ...base(), out: path.join(dir, 'gan'), gan: true, init: path.join(dir, 'a'), steps: 2, valSet: undefined });
     expect(g.step).toBe(2);
     expect(Number.isFinite(g.lastLoss)).toBe(true);
-    expect(logs.some((l) => /initialised generator from .*a\/checkpoints\/step-00000006/.test(l))).toBe(true);
+    expect(logs.some((l) => /architecture and weights from .*a\/checkpoints\/step-00000006/.test(l))).toBe(true);
     const mg = await loadLayersModel(path.join(dir, 'gan', 'model'));
 
     const after = mg.getWeights()[0].dataSync();

@@ -11,7 +11,7 @@
 import type { RgbImage } from './images';
 
 /** Keys' cubic kernel with a = -0.5, as in MATLAB's imresize. */
-function cubic(x: number): number {
+export function cubic(x: number): number {
   const ax = Math.abs(x);
   const ax2 = ax * ax;
   const ax3 = ax2 * ax;

@@ -134,6 +134,8 @@ export interface FolderLoadOptions {
 
 export interface FolderLoadReport {
   folder: string;
+  /** Name shown in logs instead of the folder's basename (e.g. for several merged folders). */
+  label?: string;
   loaded: number;
   grayscaleExpanded: number;
   downscaled: number;
@@ -205,5 +207,5 @@ export function describeLoadReport(r: FolderLoadReport): string {
     const shown = r.skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`);
     parts.push(`${r.skipped.length} skipped (${shown.join('; ')}${r.skipped.length > 3 ? '; ...' : ''})`);
   }
-  return `${path.basename(r.folder)}: ${parts.join(', ')}`;
+  return `${r.label ?? path.basename(r.folder)}: ${parts.join(', ')}`;
 }

@@ -9,7 +9,8 @@
  * plain number array saved in checkpoints, so a resumed run draws exactly the batches an
  * uninterrupted run would have drawn.
  */
-import { bicubicDownscale } from './bicubic';
+import path from 'node:path';
+import { bicubicDownscale, imresize } from './bicubic';
 import { describeLoadReport, loadImageFolder, type FolderLoadReport, type RgbImage } from './images';
 
 /** sfc32: small, fast, well-tested 128-bit-state PRNG; the state is JSON-serialisable. */
@@ -78,20 +79,87 @@ export interface SrDatasetOptions {
 export interface SrDataset {
   pairs: SrPair[];
   report: FolderLoadReport;
+  /** Per folder: images used and prescale (for logs and model cards). */
+  sources: { folder: string; prescale?: number; loaded: number }[];
   scale: number;
   patch: number;
 }
 
-/** Loads a folder of HR images and makes their benchmark-style LR. Bad files are skipped and counted. */
-export async function loadSrDataset(folder: string, opts: SrDatasetOptions): Promise<SrDataset> {
-  const { scale, patch } = opts;
-  const { images, report } = await loadImageFolder(folder, {
-    minSide: patch * scale,
-    maxPixels: opts.maxPixels ?? 4_000_000,
-    limit: opts.limit,
+/** One training folder; `prescale` < 1 downscales its images first (MATLAB bicubic, antialiased). */
+export interface SrSource {
+  folder: string;
+  prescale?: number;
+}
+
+/**
+ * Parses `--data`: comma-separated folders, each optionally followed by `@factor` to downscale
+ * its images by that factor before use, e.g. `T91,photos@0.5` (downscaling JPEG photos by 2
+ * hides most of their 8x8 blocking, so the network is not taught to predict compression noise).
+ */
+export function parseSrSources(spec: string, resolve: (p: string) => string = (p) => p): SrSource[] {
+  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!parts.length) throw new Error('--data: no folder given');
+  return parts.map((part) => {
+    const at = part.lastIndexOf('@');
+    if (at < 0) return { folder: resolve(part) };
+    const f = Number(part.slice(at + 1));
+    if (!(f > 0 && f <= 1)) throw new Error(`--data ${part}: the factor after @ must be in (0, 1], e.g. @0.5`);
+    return { folder: resolve(part.slice(0, at)), prescale: f };
   });
-  if (!images.length) throw new Error(`no usable training images in ${folder} (${describeLoadReport(report)})`);
-  return { pairs: images.map((im) => bicubicDownscale(im, scale)), report, scale, patch };
+}
+
+/** Merges the load reports of several folders into one (folder names joined). */
+function mergeReports(reports: FolderLoadReport[]): FolderLoadReport {
+  if (reports.length === 1) return reports[0];
+  return {
+    folder: reports.map((r) => r.folder).join(', '),
+    label: reports.map((r) => `${path.basename(path.dirname(r.folder))}/${path.basename(r.folder)}`).join(' + '),
+    loaded: reports.reduce((a, r) => a + r.loaded, 0),
+    grayscaleExpanded: reports.reduce((a, r) => a + r.grayscaleExpanded, 0),
+    downscaled: reports.reduce((a, r) => a + r.downscaled, 0),
+    skipped: reports.flatMap((r) => r.skipped.map((s) => ({ file: path.join(path.basename(r.folder), s.file), reason: s.reason }))),
+  };
+}
+
+/**
+ * Loads one or more folders of HR images and makes their benchmark-style LR. Bad files are
+ * skipped and counted; images too small for a patch (after any prescale) are skipped too.
+ */
+export async function loadSrDataset(sources: string | SrSource[], opts: SrDatasetOptions): Promise<SrDataset> {
+  const { scale, patch } = opts;
+  const list = typeof sources === 'string' ? [{ folder: sources }] : sources;
+  const pairs: SrPair[] = [];
+  const reports: FolderLoadReport[] = [];
+  const used: SrDataset['sources'] = [];
+  for (const src of list) {
+    const f = src.prescale ?? 1;
+    const { images, files, report } = await loadImageFolder(src.folder, {
+      minSide: Math.ceil((patch * scale) / f),
+      maxPixels: opts.maxPixels ?? 4_000_000,
+      limit: opts.limit,
+    });
+    images.forEach((im, i) => {
+      const hr = f < 1 ? imresize(im, f) : im;
+      if (Math.min(hr.width, hr.height) < patch * scale) {
+        report.loaded--;
+        report.skipped.push({ file: path.basename(files[i]), reason: `too small after @${f} (${hr.width}x${hr.height})` });
+        return;
+      }
+      pairs.push(bicubicDownscale(hr, scale));
+    });
+    reports.push(report);
+    used.push({ folder: src.folder, prescale: src.prescale, loaded: report.loaded });
+  }
+  const report = mergeReports(reports);
+  if (!pairs.length) throw new Error(`no usable training images in ${report.folder} (${describeLoadReport(report)})`);
+  return { pairs, report, sources: used, scale, patch };
+}
+
+/** "T91 (90 images) + photo2monet/trainA (1700 images, downscaled x0.5)": what a model was trained on. */
+export function describeSrSources(sources: SrDataset['sources']): string {
+  return sources
+    .map((s) => `${path.basename(path.dirname(s.folder))}/${path.basename(s.folder)} (${s.loaded} images${s.prescale && s.prescale < 1 ? `, downscaled x${s.prescale}` : ''})`)
+    .join(' + ');
 }
 
 /**

@@ -2,11 +2,15 @@
  * Super-resolution networks (tfjs-layers functional models, NHWC, RGB in [0,1] in and out).
  *
  * Both tiers work at LR resolution and upsample once at the end with depth-to-space
- * (PixelShuffle, ONNX DepthToSpace DCR), and both predict a residual over the nearest-neighbour
- * upsampled input: the last conv's s*s*3 channels are added to the input tiled s*s times along
- * channels, which after depth-to-space is exactly "nearest upsample + residual". That global skip
- * makes training converge much faster on a small compute budget, and uses only Concatenate and
- * Add (no Resize op) so it exports to any ONNX runtime.
+ * (PixelShuffle, ONNX DepthToSpace DCR), and both predict a residual over an upsampled copy of
+ * the input (a global skip, which makes training converge much faster on a small compute budget):
+ * - `skip: 'bicubic'` (default): a fixed (non-trainable) 5x5 conv on the reflection-padded input
+ *   whose s*s*3 output channels are the s*s sub-pixel phases of Keys/MATLAB bicubic upsampling,
+ *   so after depth-to-space the skip *is* bicubic upsampling (VDSR-style residual learning: the
+ *   network spends no capacity on interpolation);
+ * - `skip: 'nearest'` (the session-1/2 models): the input tiled s*s times along channels, which
+ *   after depth-to-space is nearest-neighbour upsampling.
+ * Both use only Pad/Conv/Concat/Add/DepthToSpace (no Resize op), so they export to any ONNX runtime.
  *
  * - real-time tier (ESPCN/FSRCNN class, < 60K parameters): 5x5 conv + a few thin 3x3 convs.
  * - quality tier (EDSR-baseline-like): head conv, B residual blocks (conv-ReLU-conv + skip),
@@ -15,9 +19,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { PixelShuffle } from './layers';
+import { cubic } from '../data/bicubic';
+import { PixelShuffle, ReflectionPad2D } from './layers';
 
 export type SrTier = 'real-time' | 'quality';
+export type SrSkip = 'bicubic' | 'nearest';
 
 export interface SrModelOptions {
   tier: SrTier;
@@ -28,6 +34,8 @@ export interface SrModelOptions {
   blocks?: number;
   /** quality tier: residual scaling inside blocks (EDSR uses 0.1 for wide nets, 1 for the baseline). */
   resScale?: number;
+  /** Global skip the network's residual is added to (default bicubic). */
+  skip?: SrSkip;
   name?: string;
   /** Seed of the weight initialisers (each layer gets seed + its index); random when absent. */
   seed?: number;
@@ -36,8 +44,32 @@ export interface SrModelOptions {
 export const SR_INPUT_NAME = 'lr';
 
 export function defaultSrOptions(tier: SrTier, scale: number): Required<Omit<SrModelOptions, 'name' | 'seed'>> {
-  if (tier === 'real-time') return { tier, scale, features: [64, 32, 32], blocks: 0, resScale: 1 };
-  return { tier, scale, features: [48], blocks: 8, resScale: 1 };
+  if (tier === 'real-time') return { tier, scale, features: [64, 32, 32, 32], blocks: 0, resScale: 1, skip: 'bicubic' };
+  return { tier, scale, features: [48], blocks: 8, resScale: 1, skip: 'bicubic' };
+}
+
+/**
+ * Weights of bicubic upsampling by `scale` as one conv on a 2-pixel reflection-padded input:
+ * [5, 5, 3, 3*s*s] (HWIO), output channel (i*s + j)*3 + c is sub-pixel phase (i, j) of colour c,
+ * the depth-to-space (DCR) order. Phase i samples LR position n + (i + 0.5)/s - 0.5 (MATLAB's
+ * imresize geometry) with Keys' a = -0.5 cubic, taps normalised to sum to 1 as MATLAB does.
+ */
+export function bicubicSkipKernel(scale: number): tf.Tensor4D {
+  const taps = [-2, -1, 0, 1, 2];
+  const phase = Array.from({ length: scale }, (_, i) => {
+    const d = (i + 0.5) / scale - 0.5;
+    const w = taps.map((k) => cubic(k - d));
+    const sum = w.reduce((a, b) => a + b, 0);
+    return w.map((v) => v / sum);
+  });
+  const C = 3 * scale * scale;
+  const k = new Float32Array(5 * 5 * 3 * C);
+  for (let ky = 0; ky < 5; ky++)
+    for (let kx = 0; kx < 5; kx++)
+      for (let i = 0; i < scale; i++)
+        for (let j = 0; j < scale; j++)
+          for (let c = 0; c < 3; c++) k[((ky * 5 + kx) * 3 + c) * C + (i * scale + j) * 3 + c] = phase[i][ky] * phase[j][kx];
+  return tf.tensor4d(k, [5, 5, 3, C]);
 }
 
 let seedCounter: number | undefined;
@@ -56,14 +88,25 @@ function conv(filters: number, kernel: number, name: string, activation: 'relu' 
   });
 }
 
-/** Nearest-upsample residual + depth-to-space, shared by both tiers. */
-function subPixelTail(input: tfl.SymbolicTensor, features: tfl.SymbolicTensor, scale: number): tfl.SymbolicTensor {
+/** The s*s*3-channel global skip (see the file comment) and the conv layer holding fixed weights, if any. */
+function globalSkip(input: tfl.SymbolicTensor, scale: number, skip: SrSkip): { skip: tfl.SymbolicTensor; fixed?: tfl.layers.Layer } {
   const r2 = scale * scale;
-  // Small init: the network starts as (almost) nearest-neighbour upsampling.
+  if (skip === 'nearest') {
+    return { skip: r2 === 1 ? input : (tfl.layers.concatenate({ axis: -1, name: 'tail_tile' }).apply(Array(r2).fill(input)) as tfl.SymbolicTensor) };
+  }
+  const padded = new ReflectionPad2D({ padding: 2, name: 'skip_pad' }).apply(input) as tfl.SymbolicTensor;
+  const fixed = tfl.layers.conv2d({ filters: 3 * r2, kernelSize: 5, padding: 'valid', useBias: false, trainable: false, name: 'skip_bicubic' });
+  return { skip: fixed.apply(padded) as tfl.SymbolicTensor, fixed };
+}
+
+/** Global skip + residual + depth-to-space, shared by both tiers. */
+function subPixelTail(input: tfl.SymbolicTensor, features: tfl.SymbolicTensor, scale: number, skipKind: SrSkip): { out: tfl.SymbolicTensor; fixed?: tfl.layers.Layer } {
+  const r2 = scale * scale;
+  // Small init: the network starts as (almost) the skip's plain upsampling.
   const res = conv(3 * r2, 3, 'tail_conv', 'linear', true).apply(features) as tfl.SymbolicTensor;
-  const tiled = r2 === 1 ? input : (tfl.layers.concatenate({ axis: -1, name: 'tail_tile' }).apply(Array(r2).fill(input)) as tfl.SymbolicTensor);
-  const sum = tfl.layers.add({ name: 'tail_add' }).apply([res, tiled]) as tfl.SymbolicTensor;
-  return new PixelShuffle({ scale, name: 'tail_shuffle' }).apply(sum) as tfl.SymbolicTensor;
+  const { skip, fixed } = globalSkip(input, scale, skipKind);
+  const sum = tfl.layers.add({ name: 'tail_add' }).apply([res, skip]) as tfl.SymbolicTensor;
+  return { out: new PixelShuffle({ scale, name: 'tail_shuffle' }).apply(sum) as tfl.SymbolicTensor, fixed };
 }
 
 export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
@@ -93,9 +136,15 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
     const body = conv(f, 3, 'body_conv').apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.add({ name: 'body_add' }).apply([head, body]) as tfl.SymbolicTensor;
   }
-  const out = subPixelTail(input, x, scale);
+  const { out, fixed } = subPixelTail(input, x, scale, opts.skip ?? d.skip);
   seedCounter = undefined;
-  return tfl.model({ inputs: input, outputs: out, name: opts.name ?? `sr_${opts.tier === 'real-time' ? 'realtime' : 'quality'}_x${scale}` });
+  const model = tfl.model({ inputs: input, outputs: out, name: opts.name ?? `sr_${opts.tier === 'real-time' ? 'realtime' : 'quality'}_x${scale}` });
+  if (fixed) {
+    const k = bicubicSkipKernel(scale);
+    fixed.setWeights([k]);
+    k.dispose();
+  }
+  return model;
 }
 
 /** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */

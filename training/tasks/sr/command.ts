@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { repoRoot } from '../../eval/sr/evaluate';
+import { parseSrSources } from '../../data/sr-dataset';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
 
@@ -28,7 +29,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .description('train a super-resolution model (real-time or quality tier; --gan for the SRGAN fine-tune)')
     .option('--tier <tier>', 'real-time | quality', 'real-time')
     .option('--scale <n>', 'upscaling factor (2, 3 or 4)', int('--scale'), 2)
-    .option('--data <folder>', 'folder of HR training images', DEFAULT_DATA)
+    .option('--data <folder>', 'folder(s) of HR training images, comma-separated; folder@0.5 downscales that folder by 2 first (e.g. JPEG photos)', DEFAULT_DATA)
     .option('--out <folder>', 'run folder (checkpoints/, model/, summary.json); default runs/sr-<tier>-x<scale>')
     .option('--steps <n>', 'total optimizer steps (the LR schedule spans these)', int('--steps'), 20000)
     .option('--batch <n>', 'patches per step', int('--batch'), 16)
@@ -43,8 +44,9 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--resume', 'continue from the newest checkpoint in <out>/checkpoints', false)
     .option('--seed <n>', 'PRNG seed of the patch sampler', int('--seed'), 1)
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, ...)')
-    .option('--features <list>', 'real-time: conv widths, e.g. 64,32,32; quality: feature width, e.g. 48', list)
+    .option('--features <list>', 'real-time: conv widths (default 64,32,32,32); quality: feature width, e.g. 48', list)
     .option('--blocks <n>', 'quality tier: residual blocks', int('--blocks'))
+    .option('--skip <kind>', 'global skip the network adds its residual to: bicubic (default) | nearest (the session-1/2 models)')
     .option('--val-set <name>', 'benchmark set for validation PSNR (Set5, Set14, BSD100; "none" to skip)', 'Set5')
     .option('--val-every <n>', 'validate every n steps', int('--val-every'), 500)
     .option('--val-limit <n>', 'validate on the first n images only', int('--val-limit'))
@@ -67,10 +69,12 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
       const ganLoss = raw.ganLoss as string;
       if (ganLoss !== 'bce' && ganLoss !== 'lsgan') throw new Error(`--gan-loss must be bce or lsgan, got "${ganLoss}"`);
       const valSet = raw.valSet as string;
+      const skip = raw.skip as string | undefined;
+      if (skip !== undefined && skip !== 'bicubic' && skip !== 'nearest') throw new Error(`--skip must be bicubic or nearest, got "${skip}"`);
       const o: SrTrainOptions = {
         tier,
         scale,
-        data: path.resolve(raw.data as string),
+        data: parseSrSources(raw.data as string, (p) => path.resolve(p)),
         out: path.resolve((raw.out as string | undefined) ?? path.join(repoRoot, 'runs', `sr-${tier}-x${scale}${raw.gan ? '-gan' : ''}`)),
         steps: raw.steps as number,
         batch: raw.batch as number,
@@ -87,6 +91,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         backend: raw.backend as string | undefined,
         features: raw.features as number[] | undefined,
         blocks: raw.blocks as number | undefined,
+        skip,
         valSet: valSet === 'none' ? undefined : valSet,
         valEvery: raw.valEvery as number,
         valLimit: raw.valLimit as number | undefined,

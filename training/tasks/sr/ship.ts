@@ -30,6 +30,8 @@ export interface ShipOptions {
   description?: string;
   tier?: 'real-time' | 'quality' | 'photo';
   notes?: string;
+  /** What it was trained on (default: what the run recorded; runs before session 3 recorded nothing and trained on T91). */
+  data?: string;
   /** Set to skip evaluation (keep the existing quality numbers). */
   noEval?: boolean;
   log?: (s: string) => void;
@@ -41,7 +43,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; history?: { untilStep: number; batch: number; patch: number }[] };
+  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; data?: string; history?: { untilStep: number; batch: number; patch: number }[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   const model = await loadLayersModel(path.join(ckpt, 'models', 'generator'));
   const scale = opts.scale;
@@ -51,6 +53,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   log(`exported ${outFile}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
 
   const tier = o.tier ?? (opts.gan ? 'photo' : opts.tier);
+  const skip = model.layers.some((l) => l.name === 'skip_bicubic') ? 'bicubic' : 'nearest-neighbour';
   const results: SetResult[] = [];
   if (!o.noEval) {
     const runner = await onnxRunner(outFile, { name: o.id, scale, inputName: 'input', outputName: 'output', inputRange: [0, 1], outputRange: [0, 1] });
@@ -83,9 +86,9 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
     description:
       o.description ??
       (tier === 'real-time'
-        ? `ESPCN/FSRCNN-class x${scale} upscaler (${rep.parameters} parameters): a few convs at LR resolution, depth-to-space, residual over nearest-neighbour upsampling.`
+        ? `ESPCN/FSRCNN-class x${scale} upscaler (${rep.parameters} parameters): a few convs at LR resolution, depth-to-space, residual over ${skip} upsampling.`
         : tier === 'quality'
-          ? `EDSR-baseline-like x${scale} upscaler (${rep.parameters} parameters): residual blocks at LR resolution, depth-to-space tail, residual over nearest-neighbour upsampling.`
+          ? `EDSR-baseline-like x${scale} upscaler (${rep.parameters} parameters): residual blocks at LR resolution, depth-to-space tail, residual over ${skip} upsampling.`
           : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of the quality model: sharper textures, lower PSNR.`),
     tile: { size: tier === 'real-time' ? 256 : 128, overlap: tier === 'real-time' ? 8 : 16 },
     tier,
@@ -93,7 +96,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
     gmacs256: +estimateGmacs(model, 256, 256).toFixed(3),
     bytes: rep.bytes,
     training: {
-      data: 'T91 (91 images), random crops, flips, 90-degree rotations, MATLAB-bicubic LR on the fly',
+      data: `${o.data ?? opts.data ?? 'T91 (91 images)'}; random crops, flips, 90-degree rotations, MATLAB-bicubic LR on the fly`,
       steps: step,
       hours: +(elapsed / 3600).toFixed(2),
       backend: 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)',
@@ -125,10 +128,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
     .option('--sets <list>', 'benchmark sets', 'Set5,Set14,BSD100')
     .option('--tier <tier>', 'manifest tier override (real-time, quality, photo)')
     .option('--notes <text>', 'training notes for the manifest')
+    .option('--data <text>', 'training data description (default: what the run recorded)')
     .option('--no-eval', 'skip the benchmark evaluation')
     .parse(process.argv);
   const a = p.opts();
-  shipSr({ id: a.id, run: path.resolve(a.run), sets: (a.sets as string).split(','), tier: a.tier, notes: a.notes, noEval: a.eval === false })
+  shipSr({ id: a.id, run: path.resolve(a.run), sets: (a.sets as string).split(','), tier: a.tier, notes: a.notes, data: a.data, noEval: a.eval === false })
     .then(({ results }) => console.log(JSON.stringify(results.map(({ perImage: _p, ...r }) => r))))
     .catch((e: unknown) => {
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`);

@@ -12,8 +12,9 @@ import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
-import { loadSrDataset, Rng, sampleBatch, type SrDataset } from '../../data/sr-dataset';
-import { buildDiscriminator, buildSrModel, type SrTier } from '../../models/sr';
+import { describeSrSources, loadSrDataset, Rng, sampleBatch, type SrDataset, type SrSource } from '../../data/sr-dataset';
+import { PixelShuffle } from '../../models/layers';
+import { buildDiscriminator, buildSrModel, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
 import { exists } from '../../io/fs';
@@ -21,7 +22,8 @@ import { exists } from '../../io/fs';
 export interface SrTrainOptions {
   tier: SrTier;
   scale: number;
-  data: string;
+  /** A folder, or several (each optionally prescaled; see parseSrSources). */
+  data: string | SrSource[];
   out: string;
   steps: number;
   batch: number;
@@ -45,6 +47,8 @@ export interface SrTrainOptions {
   backend?: string;
   features?: number[];
   blocks?: number;
+  /** Global skip of a new model (bicubic | nearest); a resumed or --init model keeps its own. */
+  skip?: SrSkip;
   valSet?: string;
   valEvery: number;
   valLimit?: number;
@@ -107,20 +111,12 @@ function variablesOf(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-async function loadInitWeights(target: tfl.LayersModel, init: string, log: (s: string) => void): Promise<void> {
-  // A run folder, a checkpoint folder (step-N), or a model folder / model.json.
-  let modelDir = init;
+/** The generator model folder inside a run folder, a checkpoint folder (step-N) or a model folder / model.json. */
+async function generatorSource(init: string): Promise<string> {
   const latest = (await findLatestCheckpoint(path.join(init, 'checkpoints'))) ?? (await findLatestCheckpoint(init));
-  if (latest) modelDir = path.join(latest, 'models', 'generator');
-  else if (await exists(path.join(init, 'models', 'generator', 'model.json'))) modelDir = path.join(init, 'models', 'generator');
-  const src = await loadLayersModel(modelDir);
-  const w = src.getWeights();
-  if (w.length !== target.weights.length || w.some((t, i) => t.shape.join() !== target.weights[i].shape.join())) {
-    throw new Error(`--init ${init}: its weights do not fit this architecture (tier/scale/features/blocks must match)`);
-  }
-  target.setWeights(w);
-  src.dispose();
-  log(`initialised generator from ${modelDir}`);
+  if (latest) return path.join(latest, 'models', 'generator');
+  if (await exists(path.join(init, 'models', 'generator', 'model.json'))) return path.join(init, 'models', 'generator');
+  return init;
 }
 
 export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
@@ -132,7 +128,23 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   log(`data: ${describeLoadReport(dataset.report)}`);
   for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
 
-  const generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, name: 'generator', seed: o.seed });
+  // A resumed run or an --init fine-tune keeps the architecture it was trained with (saved with
+  // its weights), so changing the CLI defaults never breaks an old run; a new run builds one.
+  const latest = o.resume ? await findLatestCheckpoint(ckptDir) : null;
+  if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting fresh`);
+  const source = latest ? path.join(latest, 'models', 'generator') : o.init ? await generatorSource(o.init) : null;
+  let generator: tfl.LayersModel;
+  if (source) {
+    generator = await loadLayersModel(source);
+    if (o.features || o.blocks !== undefined || o.skip) log(`architecture options are ignored: the generator comes from ${source}`);
+    log(`${latest ? 'architecture' : 'architecture and weights'} from ${source}`);
+  } else {
+    generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
+  }
+  const modelScale = (generator.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
+  if (source && modelScale !== o.scale) {
+    throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
+  }
   const discriminator = o.gan ? buildDiscriminator() : null;
   const gOpt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
   const dOpt = discriminator ? tf.train.adam(o.dLr, 0.9, 0.999, 1e-8) : null;
@@ -144,12 +156,10 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   }
   log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}`);
 
-  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, gan: o.gan, patch: o.patch, batch: o.batch };
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), gan: o.gan, patch: o.patch, batch: o.batch };
   let step = 0;
   let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0 };
 
-  const latest = o.resume ? await findLatestCheckpoint(ckptDir) : null;
-  if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting fresh`);
   if (latest) {
     // Restoring Adam's slots needs them to exist: take one zero-LR step first so they are created.
     await warmOptimizer(generator, gOpt, o);
@@ -163,8 +173,6 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
       state.options = { ...archOptions, history: [...(prev.history ?? []), { untilStep: step, batch: prev.batch, patch: prev.patch }] };
     } else state.options = { ...archOptions, history: prev.history ?? [] };
     log(`resumed from ${latest} at step ${step}`);
-  } else if (o.init) {
-    await loadInitWeights(generator, o.init, log);
   }
   let rng = new Rng(state.rng);
 
