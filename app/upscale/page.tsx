@@ -5,8 +5,17 @@ import { ImageTool } from '../_components/ImageTool';
 import { ErrorBox } from '../_components/Messages';
 import { useModelList } from '../_components/useModelList';
 import { useUpscaleTool } from '@/lib/store/tool';
+import type { ModelEntry } from '@/lib/contract/manifest';
 
 const TIERS = ['real-time', 'quality', 'photo'] as const;
+const SETS = ['Set5', 'Set14', 'BSD100'];
+
+/** "Y-PSNR Set5 / Set14 / BSD100: 36.90 / 32.50 / 31.40 dB": the measured numbers a user chooses by. */
+function qualityLine(m: ModelEntry): string | null {
+  const psnr = SETS.map((set) => m.quality.find((q) => q.dataset === set)?.metrics.psnrY);
+  if (psnr.every((v) => v === undefined)) return null;
+  return `Y-PSNR ${SETS.join(' / ')}: ${psnr.map((v) => (v === undefined ? '-' : v.toFixed(2))).join(' / ')} dB`;
+}
 
 export default function UpscalePage() {
   const { list, status, error } = useModelList('super-resolution');
@@ -71,6 +80,11 @@ export default function UpscalePage() {
                 ))}
               </select>
             </label>
+            {model && (
+              <p data-testid="model-info" className="basis-full text-xs text-neutral-600 dark:text-neutral-400">
+                {[qualityLine(model), model.parameters !== undefined ? `${model.parameters.toLocaleString('en-US')} parameters` : null, model.description].filter(Boolean).join(' · ')}
+              </p>
+            )}
           </div>
         }
       />

@@ -32,6 +32,20 @@ test('webcam starts with the cheapest translation model (fewest GMACs per 256x25
   await expect(page.getByTestId('model-select')).toHaveValue(cheapest.id);
 });
 
+test('upscale shows the measured Y-PSNR of the chosen shipped model, so tiers can be compared by numbers', async ({ page }) => {
+  const sr = manifest.models.filter((m) => m.task === 'super-resolution' && m.quality.some((q) => q.dataset === 'BSD100'));
+  test.skip(!sr.length, 'no shipped SR model with benchmark numbers');
+  await page.goto('/upscale');
+  for (const m of sr.slice(0, 3)) {
+    await page.getByTestId('scale-select').selectOption(String(m.scale));
+    await page.getByTestId('tier-select').selectOption(m.tier ?? 'quality');
+    await page.getByTestId('model-select').selectOption(m.id);
+    const bsd = m.quality.find((q) => q.dataset === 'BSD100')!.metrics.psnrY!;
+    await expect(page.getByTestId('model-info')).toContainText(`Y-PSNR Set5 / Set14 / BSD100:`);
+    await expect(page.getByTestId('model-info')).toContainText(`/ ${bsd.toFixed(2)} dB`);
+  }
+});
+
 for (const m of manifest.models) {
   test(`shipped model ${m.id}: site output equals onnxruntime-node within 1/255`, async ({ page }) => {
     test.setTimeout(180_000);

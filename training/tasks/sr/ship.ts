@@ -43,7 +43,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; data?: string; history?: { untilStep: number; batch: number; patch: number }[] };
+  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; history?: { untilStep: number; batch: number; patch: number }[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   const model = await loadLayersModel(path.join(ckpt, 'models', 'generator'));
   const scale = opts.scale;
@@ -89,7 +89,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
         ? `ESPCN/FSRCNN-class x${scale} upscaler (${rep.parameters} parameters): a few convs at LR resolution, depth-to-space, residual over ${skip} upsampling.`
         : tier === 'quality'
           ? `EDSR-baseline-like x${scale} upscaler (${rep.parameters} parameters): residual blocks at LR resolution, depth-to-space tail, residual over ${skip} upsampling.`
-          : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of the quality model: sharper textures, lower PSNR.`),
+          : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of ${opts.init ? `the PSNR-trained ${opts.init}` : 'a PSNR-trained generator'}: sharper textures, lower PSNR.`),
     tile: { size: tier === 'real-time' ? 256 : 128, overlap: tier === 'real-time' ? 8 : 16 },
     tier,
     parameters: rep.parameters,
