@@ -15,6 +15,7 @@ import { findLatestCheckpoint, loadLayersModel } from '../../training/checkpoint
 import { exportOnnx } from '../../training/export/export';
 import { DEFAULT_SR_ROOT, evaluateSet } from '../../training/eval/sr/evaluate';
 import { onnxRunner, tfjsRunner } from '../../training/eval/sr/runners';
+import { resolveRunner } from '../../training/tasks/sr/eval-command';
 
 const T91 = path.join(DEFAULT_SR_ROOT, 'T91');
 const haveData = existsSync(T91) && existsSync(path.join(DEFAULT_SR_ROOT, 'Set5'));
@@ -105,6 +106,11 @@ describe.skipIf(!haveData)('SR end to end', () => {
     // Six steps from a near-bicubic start: well above noise, and ONNX agrees with tfjs.
     expect(r.psnr).toBeGreaterThan(25);
     expect(Math.abs(r.psnr - rt.psnr)).toBeLessThan(0.01);
+    // `eval sr --model` takes one checkpoint (step-N) as well as a run folder: same weights, same number.
+    for (const spec of [(await findLatestCheckpoint(path.join(dir, 'a', 'checkpoints')))!, path.join(dir, 'a')]) {
+      const viaSpec = await evaluateSet(await resolveRunner({ model: spec, range: '0,1', tile: 0, backend: 'wasm' }, (s) => logs.push(s)), 'Set5', 2, { limit: 2 });
+      expect(viaSpec.psnr).toBeCloseTo(rt.psnr, 6);
+    }
     const before = wa[0].dataSync().slice();
 
     // SRGAN fine-tune from the trained generator: starts from its weights and moves them.

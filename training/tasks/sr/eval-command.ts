@@ -84,12 +84,13 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
     await s.release();
     return r;
   }
-  // tfjs: model.json, model folder, or a run folder (model/ or newest checkpoint).
+  // tfjs: model.json, model folder, one checkpoint (step-N), or a run folder (model/ or newest checkpoint).
   let dir = spec;
   if (await exists(path.join(spec, 'model', 'model.json'))) dir = path.join(spec, 'model');
+  else if (await exists(path.join(spec, 'models', 'generator', 'model.json'))) dir = path.join(spec, 'models', 'generator');
   else if (!(await exists(path.join(spec, 'model.json'))) && !spec.endsWith('.json')) {
     const ck = (await findLatestCheckpoint(path.join(spec, 'checkpoints'))) ?? (await findLatestCheckpoint(spec));
-    if (!ck) throw new Error(`--model ${spec}: not bicubic, a manifest id, an .onnx file, a tfjs model or a run folder`);
+    if (!ck) throw new Error(`--model ${spec}: not bicubic, a manifest id, an .onnx file, a tfjs model, a checkpoint or a run folder`);
     dir = path.join(ck, 'models', 'generator');
   }
   await initBackend({ backend: o.backend, log });

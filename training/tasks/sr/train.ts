@@ -125,7 +125,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   const ckptDir = path.join(o.out, 'checkpoints');
 
   const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit });
-  log(`data: ${describeLoadReport(dataset.report)}`);
+  log(`data: ${describeSrSources(dataset.sources)}; ${describeLoadReport({ ...dataset.report, label: 'total' })}`);
   for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
 
   // A resumed run or an --init fine-tune keeps the architecture it was trained with (saved with
