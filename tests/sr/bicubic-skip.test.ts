@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
 import { imresize } from '../../training/data/bicubic';
 import { buildSrModel, countParameters } from '../../training/models/sr';
-import { parseSrSources } from '../../training/data/sr-dataset';
+import { parseSrSources, withScaleAugmentation } from '../../training/data/sr-dataset';
 
 function testImage(w: number, h: number): { width: number; height: number; data: Uint8Array } {
   const data = new Uint8Array(w * h * 3);
@@ -59,5 +59,9 @@ describe('SR bicubic skip', () => {
     expect(parseSrSources('a, b@0.5')).toEqual([{ folder: 'a' }, { folder: 'b', prescale: 0.5 }]);
     expect(() => parseSrSources('a@2')).toThrow(/factor after @/);
     expect(() => parseSrSources(' , ')).toThrow(/no folder/);
+    // Scale augmentation multiplies each folder's own prescale; 1 keeps it as is.
+    expect(withScaleAugmentation(parseSrSources('a, b@0.5'), [1, 0.8])).toEqual([{ folder: 'a' }, { folder: 'a', prescale: 0.8 }, { folder: 'b', prescale: 0.5 }, { folder: 'b', prescale: 0.4 }]);
+    expect(withScaleAugmentation([{ folder: 'a' }], [1])).toEqual([{ folder: 'a' }]);
+    expect(() => withScaleAugmentation([{ folder: 'a' }], [1.5])).toThrow(/\(0, 1\]/);
   });
 });

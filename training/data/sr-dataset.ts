@@ -108,6 +108,24 @@ export function parseSrSources(spec: string, resolve: (p: string) => string = (p
   });
 }
 
+/**
+ * FSRCNN-style scale augmentation (Dong et al. 2016): every source also downscaled by each factor
+ * (times its own prescale), so the network sees the same content at several sharpnesses; the
+ * smaller copies look more like the fine detail of natural photos than T91's smooth images.
+ * Factors in (0, 1]; 1 keeps the source as it is.
+ */
+export function withScaleAugmentation(sources: SrSource[], factors: number[]): SrSource[] {
+  if (!factors.length) throw new Error('--scale-aug: no factor given (use 1 for none)');
+  for (const f of factors) if (!(f > 0 && f <= 1)) throw new Error(`--scale-aug: factors must be in (0, 1], got ${f}`);
+  const unique = [...new Set(factors)];
+  return sources.flatMap((s) =>
+    unique.map((f) => {
+      const p = +((s.prescale ?? 1) * f).toFixed(6);
+      return p === 1 ? { folder: s.folder } : { folder: s.folder, prescale: p };
+    }),
+  );
+}
+
 /** Merges the load reports of several folders into one (folder names joined). */
 function mergeReports(reports: FolderLoadReport[]): FolderLoadReport {
   if (reports.length === 1) return reports[0];

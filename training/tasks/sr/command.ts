@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { repoRoot } from '../../eval/sr/evaluate';
-import { parseSrSources } from '../../data/sr-dataset';
+import { parseSrSources, withScaleAugmentation } from '../../data/sr-dataset';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
 
@@ -30,6 +30,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--tier <tier>', 'real-time | quality', 'real-time')
     .option('--scale <n>', 'upscaling factor (2, 3 or 4)', int('--scale'), 2)
     .option('--data <folder>', 'folder(s) of HR training images, comma-separated; folder@0.5 downscales that folder by 2 first (e.g. JPEG photos)', DEFAULT_DATA)
+    .option('--scale-aug <factors>', 'also train on every --data folder downscaled by each factor (FSRCNN-style scale augmentation; 1 = off)', '1,0.9,0.8,0.7,0.6')
     .option('--out <folder>', 'run folder (checkpoints/, model/, summary.json); default runs/sr-<tier>-x<scale>')
     .option('--steps <n>', 'total optimizer steps (the LR schedule spans these)', int('--steps'), 20000)
     .option('--batch <n>', 'patches per step', int('--batch'), 16)
@@ -74,7 +75,10 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
       const o: SrTrainOptions = {
         tier,
         scale,
-        data: parseSrSources(raw.data as string, (p) => path.resolve(p)),
+        data: withScaleAugmentation(
+          parseSrSources(raw.data as string, (p) => path.resolve(p)),
+          (raw.scaleAug as string).split(',').map((v) => num('--scale-aug')(v.trim())),
+        ),
         out: path.resolve((raw.out as string | undefined) ?? path.join(repoRoot, 'runs', `sr-${tier}-x${scale}${raw.gan ? '-gan' : ''}`)),
         steps: raw.steps as number,
         batch: raw.batch as number,
