@@ -4,7 +4,7 @@
  * one model card per shipped model in docs/models/<id>.md, and before/after crops
  * (HR | bicubic | ours | esrgan-slim) as PNG under docs/images/sr/.
  *
- *   npx tsx training/tasks/sr/report.ts [--peers runs/peers] [--commands docs-commands.json]
+ *   npx tsx training/tasks/sr/report.ts [--peers docs/sr-peers] [--shipped training/tasks/sr/shipped.json]
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
@@ -98,7 +98,7 @@ function cropRegion(scale: number): { set: string; image: string; region: [numbe
 
 async function main(): Promise<void> {
   const a = new Command('sr-report')
-    .option('--peers <dir>', 'folder of `eval sr --json` results of the UpscalerJS models', path.join(repoRoot, 'runs/peers'))
+    .option('--peers <dir>', 'folder of `eval sr --json` results of the UpscalerJS models (kept in the repo: they take long to measure)', path.join(repoRoot, 'docs/sr-peers'))
     .option('--shipped <file>', 'JSON {id: {commands, notes}} for the cards', path.join(repoRoot, 'training/tasks/sr/shipped.json'))
     .option('--no-crops', 'skip the crop images')
     .parse(process.argv)
