@@ -236,7 +236,11 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
     return { url: `/img/${key}`, width: img.width, height: img.height };
   };
   const imgs: PageImages = { input: put('input', opts.input), warm: put('warm', opts.warm), check: put('check', opts.check) };
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  // A failed launch (no Chromium) must not leave the server holding the process open.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS }).catch(async (e: unknown) => {
+    await server.close();
+    throw e;
+  });
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => log(`chromium page error: ${e.message}`));
