@@ -27,7 +27,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import ts from 'typescript';
-import { chromium } from '@playwright/test';
+import { chromium, type Browser } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { repoRoot } from '../training/eval/sr/evaluate';
 import { upscalerModelInfo, type UpscalerModelName } from '../training/eval/sr/peers';
@@ -236,12 +236,10 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
     return { url: `/img/${key}`, width: img.width, height: img.height };
   };
   const imgs: PageImages = { input: put('input', opts.input), warm: put('warm', opts.warm), check: put('check', opts.check) };
-  // A failed launch (no Chromium) must not leave the server holding the process open.
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS }).catch(async (e: unknown) => {
-    await server.close();
-    throw e;
-  });
+  let browser: Browser | undefined;
   try {
+    // Launched inside the try: a failed launch (no Chromium) still closes the server below.
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage();
     page.on('pageerror', (e) => log(`chromium page error: ${e.message}`));
     page.on('console', (m) => {
@@ -298,7 +296,7 @@ export async function runBrowserBench(opts: BrowserBenchOptions): Promise<Browse
     }
     return { chromium: browser.version(), crossOriginIsolated: ortInfo.crossOriginIsolated, ortWeb: ortInfo.version, tfjs, rows, errors };
   } finally {
-    await browser.close();
+    await browser?.close();
     await server.close();
   }
 }
