@@ -27,7 +27,7 @@ import { DEFAULT_SR_ROOT, repoRoot } from '../training/eval/sr/evaluate';
 import { bicubicRunner, cropReflect, onnxRunner, tfjsRunner, type SrRunner } from '../training/eval/sr/runners';
 import { upscalerRunner, UPSCALER_MODELS } from '../training/eval/sr/peers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { findLatestCheckpoint, loadLayersModel } from '../training/checkpoint';
+import { findGeneratorFolder, loadLayersModel } from '../training/checkpoint';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, MAX_CHECK_DIFF, runBrowserBench, type BrowserModel, type BrowserResult } from './sr-browser';
 
@@ -52,8 +52,8 @@ const isChromium = (r: Row) => r.runtime.startsWith('chromium');
 
 /** The tfjs weights behind a shipped model: its checkpoint in checkpoints/<id>/ (null when absent). */
 async function loadShippedTfjs(id: string): Promise<LayersModel | null> {
-  const ck = await findLatestCheckpoint(path.join(repoRoot, 'checkpoints', id));
-  return ck ? loadLayersModel(path.join(ck, 'models', 'generator')) : null;
+  const generator = await findGeneratorFolder(path.join(repoRoot, 'checkpoints', id));
+  return generator ? loadLayersModel(generator) : null;
 }
 
 async function timeRunner(r: SrRunner, img: RgbImage, warm: RgbImage): Promise<number> {

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '../models/layers';
 import { writeFileAtomic } from '../io/atomic';
+import { exists } from '../io/fs';
 import { fileSystem, loadLayersModelFromFile } from '../export/fs-handler';
 
 export interface CheckpointData {
@@ -106,6 +107,17 @@ export async function findLatestCheckpoint(dir: string): Promise<string | null> 
     const complete = await completeCheckpoints(dir);
     return complete.length ? path.join(dir, complete[complete.length - 1]) : null;
   }
+}
+
+/**
+ * The saved generator of a run folder (its newest checkpoint), of a checkpoints folder, or of one
+ * checkpoint (step-N); null when `dir` is none of these.
+ */
+export async function findGeneratorFolder(dir: string): Promise<string | null> {
+  const latest = (await findLatestCheckpoint(path.join(dir, 'checkpoints'))) ?? (await findLatestCheckpoint(dir));
+  if (latest) return path.join(latest, 'models', 'generator');
+  const one = path.join(dir, 'models', 'generator');
+  return (await exists(path.join(one, 'model.json'))) ? one : null;
 }
 
 /**

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseManifest } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
-import { findLatestCheckpoint, loadLayersModel } from '../../checkpoint';
+import { findGeneratorFolder, loadLayersModel } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
 import { bicubicRunner, onnxRunner, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
@@ -87,11 +87,10 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
   // tfjs: model.json, model folder, one checkpoint (step-N), or a run folder (model/ or newest checkpoint).
   let dir = spec;
   if (await exists(path.join(spec, 'model', 'model.json'))) dir = path.join(spec, 'model');
-  else if (await exists(path.join(spec, 'models', 'generator', 'model.json'))) dir = path.join(spec, 'models', 'generator');
   else if (!(await exists(path.join(spec, 'model.json'))) && !spec.endsWith('.json')) {
-    const ck = (await findLatestCheckpoint(path.join(spec, 'checkpoints'))) ?? (await findLatestCheckpoint(spec));
-    if (!ck) throw new Error(`--model ${spec}: not bicubic, a manifest id, an .onnx file, a tfjs model, a checkpoint or a run folder`);
-    dir = path.join(ck, 'models', 'generator');
+    const generator = await findGeneratorFolder(spec);
+    if (!generator) throw new Error(`--model ${spec}: not bicubic, a manifest id, an .onnx file, a tfjs model, a checkpoint or a run folder`);
+    dir = generator;
   }
   await initBackend({ backend: o.backend, log });
   const model = await loadLayersModel(dir);

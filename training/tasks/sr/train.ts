@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../../backends';
-import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
+import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, type SrDataset, type SrSource } from '../../data/sr-dataset';
@@ -17,7 +17,6 @@ import { PixelShuffle } from '../../models/layers';
 import { buildDiscriminator, buildSrModel, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
-import { exists } from '../../io/fs';
 
 export interface SrTrainOptions {
   tier: SrTier;
@@ -111,14 +110,6 @@ function variablesOf(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-/** The generator model folder inside a run folder, a checkpoint folder (step-N) or a model folder / model.json. */
-async function generatorSource(init: string): Promise<string> {
-  const latest = (await findLatestCheckpoint(path.join(init, 'checkpoints'))) ?? (await findLatestCheckpoint(init));
-  if (latest) return path.join(latest, 'models', 'generator');
-  if (await exists(path.join(init, 'models', 'generator', 'model.json'))) return path.join(init, 'models', 'generator');
-  return init;
-}
-
 export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const report = await initBackend({ backend: o.backend, log });
@@ -132,7 +123,7 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
   // its weights), so changing the CLI defaults never breaks an old run; a new run builds one.
   const latest = o.resume ? await findLatestCheckpoint(ckptDir) : null;
   if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting fresh`);
-  const source = latest ? path.join(latest, 'models', 'generator') : o.init ? await generatorSource(o.init) : null;
+  const source = latest ? path.join(latest, 'models', 'generator') : o.init ? ((await findGeneratorFolder(o.init)) ?? o.init) : null;
   let generator: tfl.LayersModel;
   if (source) {
     generator = await loadLayersModel(source);
