@@ -5,6 +5,8 @@
  * Order (auto): tensorflow-gpu (@tensorflow/tfjs-node-gpu with a working CUDA GPU)
  *   > tensorflow (@tensorflow/tfjs-node, libtensorflow on the CPU)
  *   > webgpu (Dawn through the `webgpu` npm package, hardware adapter only)
+ *   > native (the wasm backend with its convolutions, their gradients and matrix products run by
+ *     onnxruntime-node's CPU kernels on every core; training/backends/native/)
  *   > wasm (XNNPACK, SIMD; Ganvas registers the gradient kernels it lacks)
  *   > cpu (pure JavaScript, last resort).
  * The tfjs-node packages are optional: they are found by dynamic import and are never required.
@@ -21,9 +23,21 @@ import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmGradientKernels } from './wasm-kernels';
 import { registerGanvasGradients } from './gradients';
 import { registerCpuKernelFixes } from './cpu-kernels';
+import { loadOrt, PINNED_ORT_VERSION, DEFAULT_THREADS } from './native/ort';
+import { NATIVE_BACKEND, registerNativeBackend } from './native/kernels';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
+
+/** The one command that makes a missing backend usable (printed by `ganvas backends`). */
+export const ENABLE_COMMAND: Record<BackendName, string> = {
+  'tensorflow-gpu': 'npm install @tensorflow/tfjs-node-gpu@4.22.0   (needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)',
+  tensorflow: 'npm install @tensorflow/tfjs-node@4.22.0',
+  webgpu: 'sudo apt-get install libvulkan1 mesa-vulkan-drivers   (plus your GPU\'s Vulkan driver)',
+  native: `npm install onnxruntime-node@${PINNED_ORT_VERSION}`,
+  wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0',
+  cpu: 'npm install @tensorflow/tfjs-backend-cpu@4.22.0',
+};
 
 export interface BackendCandidate {
   name: string;
@@ -48,8 +62,8 @@ interface Probe extends BackendCandidate {
   name: BackendName;
   /** Usable, but not picked automatically (a software GPU is slower than wasm). */
   autoPick: boolean;
-  /** Makes the backend tfjs's current one. Only called for the chosen candidate. */
-  activate?: () => Promise<void>;
+  /** Makes the backend tfjs's current one. Only called for the chosen candidate; `explicit`: asked for by name. */
+  activate?: (explicit: boolean) => Promise<void>;
 }
 
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
@@ -270,9 +284,28 @@ async function probeWasm(): Promise<Probe> {
     ...base,
     usable: true,
     why: `XNNPACK ${build} build, single-threaded in Node; Ganvas's gradient kernels registered`,
-    activate: async () => {
-      registerWasmGradientKernels();
-      await activateTfBackend('wasm');
+    activate: activateWasm,
+  };
+}
+
+async function activateWasm(): Promise<void> {
+  registerWasmGradientKernels();
+  await activateTfBackend('wasm');
+}
+
+async function probeNative(wasm: Probe): Promise<Probe> {
+  const base = { name: 'native' as const, autoPick: true };
+  if (!wasm.usable) return { ...base, usable: false, why: `needs the wasm backend, which is not usable: ${wasm.why}` };
+  const ort = loadOrt();
+  if (!ort.ok) return { ...base, usable: false, why: ort.why };
+  return {
+    ...base,
+    usable: true,
+    why: `wasm with convolutions, their gradients and matrix products on onnxruntime-node ${ort.ort.version} CPU kernels (${DEFAULT_THREADS} threads)`,
+    activate: async (explicit) => {
+      await activateWasm();
+      registerNativeBackend({ strict: explicit });
+      await activateTfBackend(NATIVE_BACKEND);
     },
   };
 }
@@ -296,7 +329,7 @@ async function probeAll(): Promise<Probe[]> {
   const gpu = await probeTensorflowGpu();
   const gpuPackageLoaded = !/not installed/.test(gpu.why);
   const [node, webgpu, wasm] = [await probeTensorflow(gpuPackageLoaded), await probeWebgpu(), await probeWasm()];
-  return [gpu, node, webgpu, wasm, probeCpu()];
+  return [gpu, node, webgpu, await probeNative(wasm), wasm, probeCpu()];
 }
 
 function candidatesTable(candidates: BackendCandidate[]): string {
@@ -334,7 +367,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     reason = `best usable: ${chosen.why}${better.length ? `; not ${better.join('; ')}` : ''}`;
   }
   try {
-    await chosen.activate!();
+    await chosen.activate!(Boolean(wanted && wanted !== 'auto'));
   } catch (err) {
     throw new Error(`backend '${chosen.name}' failed to start: ${message(err)}\nall candidates:\n${candidatesTable(candidates)}`);
   }

@@ -1,0 +1,298 @@
+/**
+ * The native backend's kernels (onnxruntime-node CPU kernels behind tfjs-backend-wasm) against
+ * tfjs's cpu backend (the reference): odd shapes, strides 1/2/3, 'same', 'valid' and explicit
+ * padding, dilation, batch > 1, channels that are not multiples of 4, depth multipliers, fused
+ * bias + every activation, batched and broadcast matrix products. Relative error <= 1e-4, no
+ * tensor or wasm buffer leaks, and refusals name the op.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../training/backends';
+import { NATIVE_KERNELS, nativeStats, setFilterGradMethod } from '../../training/backends/native/kernels';
+import { randomValues, relError, runOn, sizeOf } from './helpers';
+
+type Pad = 'same' | 'valid' | number;
+type Case = { n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; s: [number, number]; pad: Pad };
+
+const CASES: Case[] = [
+  { n: 2, h: 9, w: 11, ci: 3, co: 5, kh: 3, kw: 3, s: [1, 1], pad: 'same' },
+  { n: 2, h: 9, w: 11, ci: 3, co: 5, kh: 3, kw: 3, s: [2, 2], pad: 'same' },
+  { n: 1, h: 10, w: 7, ci: 6, co: 7, kh: 4, kw: 4, s: [2, 2], pad: 'valid' },
+  { n: 3, h: 13, w: 12, ci: 5, co: 3, kh: 3, kw: 3, s: [2, 2], pad: 'valid' },
+  { n: 1, h: 8, w: 9, ci: 4, co: 6, kh: 7, kw: 7, s: [1, 1], pad: 'valid' },
+  { n: 2, h: 11, w: 10, ci: 7, co: 9, kh: 1, kw: 1, s: [1, 1], pad: 'same' },
+  { n: 1, h: 12, w: 15, ci: 3, co: 2, kh: 5, kw: 3, s: [1, 2], pad: 'same' },
+  { n: 2, h: 7, w: 7, ci: 2, co: 3, kh: 2, kw: 2, s: [2, 2], pad: 'same' },
+  { n: 2, h: 9, w: 8, ci: 3, co: 4, kh: 1, kw: 1, s: [2, 2], pad: 'valid' },
+  { n: 1, h: 11, w: 10, ci: 5, co: 3, kh: 3, kw: 2, s: [3, 2], pad: 'same' },
+  { n: 2, h: 14, w: 13, ci: 3, co: 4, kh: 3, kw: 3, s: [3, 3], pad: 'valid' },
+  { n: 1, h: 16, w: 12, ci: 6, co: 5, kh: 4, kw: 4, s: [2, 2], pad: 'same' },
+  { n: 2, h: 10, w: 9, ci: 4, co: 5, kh: 3, kw: 3, s: [2, 2], pad: 1 },
+];
+
+const TOL = 1e-4;
+
+function label(c: Case): string {
+  return `n${c.n} ${c.h}x${c.w} ${c.ci}->${c.co} k${c.kh}x${c.kw} s${c.s.join('x')} ${c.pad}`;
+}
+
+function outSize(size: number, k: number, s: number, pad: Pad, d = 1): number {
+  const eff = (k - 1) * d + 1;
+  if (typeof pad === 'number') return Math.floor((size + 2 * pad - eff) / s) + 1;
+  return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - eff + 1) / s);
+}
+
+async function compare(f: () => tf.Tensor): Promise<number> {
+  const ref = await runOn('cpu', f);
+  const got = await runOn('native', f);
+  expect(got.shape).toEqual(ref.shape);
+  return relError(ref.values, got.values);
+}
+
+const kernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+
+beforeAll(async () => {
+  const report = await initBackend({ backend: 'native', log: () => {} });
+  expect(report.name).toBe('native');
+});
+
+describe('native backend registration', () => {
+  it('is the wasm instance under a second name, with the heavy kernels replaced', () => {
+    expect(tf.findBackend('native')).toBe(tf.findBackend('wasm'));
+    for (const name of Object.keys(NATIVE_KERNELS)) {
+      expect(tf.getKernel(name, 'native')!.kernelFunc, name).toBe(NATIVE_KERNELS[name]);
+      expect(tf.getKernel(name, 'wasm')?.kernelFunc, name).not.toBe(NATIVE_KERNELS[name]);
+    }
+    // every other wasm kernel is available under 'native' too
+    const missing = tf.getKernelsForBackend('wasm').filter((k) => !tf.getKernel(k.kernelName, 'native'));
+    expect(missing.map((k) => k.kernelName)).toEqual([]);
+  });
+});
+
+describe('Conv2D, Conv2DBackpropFilter (both formulations), Conv2DBackpropInput on native match cpu', () => {
+  for (const c of CASES) {
+    it(label(c), async () => {
+      const xShape = [c.n, c.h, c.w, c.ci];
+      const fShape = [c.kh, c.kw, c.ci, c.co];
+      const dyShape = [c.n, outSize(c.h, c.kh, c.s[0], c.pad), outSize(c.w, c.kw, c.s[1], c.pad), c.co];
+      const xv = randomValues(sizeOf(xShape), 11);
+      const fv = randomValues(sizeOf(fShape), 12);
+      const dyv = randomValues(sizeOf(dyShape), 13);
+      const conv = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] };
+      expect(await compare(() => kernel(tf.Conv2D, { x: tf.tensor(xv, xShape), filter: tf.tensor(fv, fShape) }, conv))).toBeLessThanOrEqual(TOL);
+      for (const method of ['im2col', 'conv', 'auto'] as const) {
+        setFilterGradMethod(method);
+        const err = await compare(() => kernel(tf.Conv2DBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...conv, filterShape: fShape }));
+        expect(err, `filter gradient (${method})`).toBeLessThanOrEqual(TOL);
+      }
+      setFilterGradMethod('auto');
+      const errInput = await compare(() => kernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, fShape) }, { ...conv, inputShape: xShape }));
+      expect(errInput).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('dilated Conv2D (forward only: tfjs has no dilated conv gradient) matches cpu', async () => {
+    const x = randomValues(2 * 13 * 11 * 3, 41);
+    const f = randomValues(3 * 3 * 3 * 4, 42);
+    for (const pad of ['same', 'valid'] as const) {
+      const err = await compare(() => tf.conv2d(tf.tensor4d(x, [2, 13, 11, 3]), tf.tensor4d(f, [3, 3, 3, 4]), 1, pad, 'NHWC', 2));
+      expect(err).toBeLessThanOrEqual(TOL);
+    }
+  });
+
+  it("a numeric pad with unequal strides follows tfjs's own output size (a crop of the full convolution)", async () => {
+    const x = randomValues(2 * 10 * 9 * 4, 43);
+    const f = randomValues(3 * 3 * 4 * 5, 44);
+    const err = await compare(() => tf.conv2d(tf.tensor4d(x, [2, 10, 9, 4]), tf.tensor4d(f, [3, 3, 4, 5]), [2, 1], 1));
+    expect(err).toBeLessThanOrEqual(TOL);
+  });
+
+  it('conv2dTranspose forward (Conv2DBackpropInput) matches cpu, stride 2, odd channels', async () => {
+    const x = randomValues(2 * 5 * 6 * 7, 21);
+    const f = randomValues(3 * 3 * 5 * 7, 22);
+    for (const pad of ['same', 'valid'] as const) {
+      const err = await compare(() => {
+        const outH = pad === 'same' ? 10 : 11;
+        const outW = pad === 'same' ? 12 : 13;
+        return tf.conv2dTranspose(tf.tensor4d(x, [2, 5, 6, 7]), tf.tensor4d(f, [3, 3, 5, 7]), [2, outH, outW, 5], 2, pad);
+      });
+      expect(err).toBeLessThanOrEqual(TOL);
+    }
+  });
+});
+
+describe('FusedConv2D / FusedDepthwiseConv2D with bias and every activation match cpu', () => {
+  const acts = ['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu', 'prelu'] as const;
+  for (const activation of acts) {
+    it(activation, async () => {
+      const x = randomValues(2 * 9 * 7 * 3, 51);
+      const f = randomValues(3 * 3 * 3 * 5, 52);
+      const df = randomValues(3 * 3 * 3 * 2, 53);
+      const b = randomValues(5, 54);
+      const db = randomValues(6, 55);
+      const alpha = randomValues(5, 56);
+      const dAlpha = randomValues(6, 57);
+      const err = await compare(() =>
+        tf.fused.conv2d({
+          x: tf.tensor4d(x, [2, 9, 7, 3]),
+          filter: tf.tensor4d(f, [3, 3, 3, 5]),
+          strides: [2, 1],
+          pad: 'same',
+          bias: tf.tensor1d(b),
+          activation,
+          preluActivationWeights: activation === 'prelu' ? tf.tensor1d(alpha) : undefined,
+          leakyreluAlpha: 0.3,
+        }),
+      );
+      expect(err).toBeLessThanOrEqual(TOL);
+      const errDw = await compare(() =>
+        tf.fused.depthwiseConv2d({
+          x: tf.tensor4d(x, [2, 9, 7, 3]),
+          filter: tf.tensor4d(df, [3, 3, 3, 2]),
+          strides: 1,
+          pad: 'valid',
+          bias: tf.tensor1d(db),
+          activation,
+          preluActivationWeights: activation === 'prelu' ? tf.tensor1d(dAlpha) : undefined,
+          leakyreluAlpha: 0.3,
+        }),
+      );
+      expect(errDw).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('a bias that is not per-channel (broadcast scalar) is added after the conv', async () => {
+    const x = randomValues(1 * 6 * 5 * 2, 61);
+    const f = randomValues(3 * 3 * 2 * 4, 62);
+    const err = await compare(() =>
+      tf.fused.conv2d({ x: tf.tensor4d(x, [1, 6, 5, 2]), filter: tf.tensor4d(f, [3, 3, 2, 4]), strides: 1, pad: 'same', bias: tf.scalar(0.25), activation: 'relu' }),
+    );
+    expect(err).toBeLessThanOrEqual(TOL);
+  });
+});
+
+/** Inserts d-1 zeros between the taps of a [kh, kw, c, m] filter. */
+function dilateFilter(values: Float32Array, shape: number[], d: number): { values: Float32Array; shape: number[] } {
+  const [kh, kw, c, m] = shape;
+  const eh = (kh - 1) * d + 1;
+  const ew = (kw - 1) * d + 1;
+  const out = new Float32Array(eh * ew * c * m);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let k = 0; k < c * m; k++) out[(i * d * ew + j * d) * c * m + k] = values[(i * kw + j) * c * m + k];
+  return { values: out, shape: [eh, ew, c, m] };
+}
+
+describe('DepthwiseConv2dNative and its two gradients on native match cpu', () => {
+  const dwCases: (Case & { mult: number; d: number })[] = [
+    { ...CASES[0], mult: 1, d: 1 },
+    { ...CASES[1], mult: 2, d: 1 },
+    { ...CASES[2], mult: 1, d: 1 },
+    { ...CASES[3], mult: 3, d: 1 },
+    { ...CASES[6], mult: 2, d: 1 },
+    { ...CASES[9], mult: 1, d: 1 },
+    { ...CASES[0], mult: 1, d: 2 },
+    { ...CASES[4], kh: 3, kw: 3, mult: 2, d: 2 },
+    { ...CASES[5], kh: 3, kw: 3, pad: 'valid', mult: 1, d: 3 },
+  ];
+  for (const c of dwCases) {
+    it(`${label(c)} mult ${c.mult} dilation ${c.d}`, async () => {
+      const xShape = [c.n, c.h, c.w, c.ci];
+      const fShape = [c.kh, c.kw, c.ci, c.mult];
+      const dyShape = [c.n, outSize(c.h, c.kh, c.s[0], c.pad, c.d), outSize(c.w, c.kw, c.s[1], c.pad, c.d), c.ci * c.mult];
+      const xv = randomValues(sizeOf(xShape), 31);
+      const fv = randomValues(sizeOf(fShape), 32);
+      const dyv = randomValues(sizeOf(dyShape), 33);
+      // tfjs's cpu kernels ignore dilations, so the reference for dilation d uses the
+      // equivalent zero-dilated filter with dilation 1.
+      const dil = dilateFilter(fv, fShape, c.d);
+      const attrs = { strides: c.s, pad: c.pad };
+      const refFwd = await runOn('cpu', () => kernel(tf.DepthwiseConv2dNative, { x: tf.tensor(xv, xShape), filter: tf.tensor(dil.values, dil.shape) }, { ...attrs, dilations: [1, 1] }));
+      const gotFwd = await runOn('native', () => kernel(tf.DepthwiseConv2dNative, { x: tf.tensor(xv, xShape), filter: tf.tensor(fv, fShape) }, { ...attrs, dilations: [c.d, c.d] }));
+      expect(gotFwd.shape).toEqual(refFwd.shape);
+      expect(relError(refFwd.values, gotFwd.values), 'forward').toBeLessThanOrEqual(TOL);
+
+      const refFilter = await runOn('cpu', () => {
+        const g = kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, dilations: [1, 1], filterShape: dil.shape });
+        return tf.slice(tf.stridedSlice(g, [0, 0, 0, 0], dil.shape, [c.d, c.d, 1, 1]), [0, 0, 0, 0], fShape);
+      });
+      const gotFilter = await runOn('native', () =>
+        kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, dilations: [c.d, c.d], filterShape: fShape }),
+      );
+      expect(gotFilter.shape).toEqual(fShape);
+      expect(relError(refFilter.values, gotFilter.values), 'filter gradient').toBeLessThanOrEqual(TOL);
+
+      const refInput = await runOn('cpu', () =>
+        kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(dil.values, dil.shape) }, { ...attrs, dilations: [1, 1], inputShape: xShape }),
+      );
+      const gotInput = await runOn('native', () =>
+        kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, fShape) }, { ...attrs, dilations: [c.d, c.d], inputShape: xShape }),
+      );
+      expect(gotInput.shape).toEqual(xShape);
+      expect(relError(refInput.values, gotInput.values), 'input gradient').toBeLessThanOrEqual(TOL);
+    });
+  }
+});
+
+describe('BatchMatMul / _FusedMatMul on native match cpu', () => {
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [1, 7, 5], b: [1, 5, 3], ta: false, tb: false },
+    { a: [1, 5, 7], b: [1, 3, 5], ta: true, tb: true },
+    { a: [3, 4, 6], b: [3, 6, 2], ta: false, tb: false },
+    { a: [3, 6, 4], b: [1, 6, 5], ta: true, tb: false },
+    { a: [2, 3, 4, 5], b: [5, 2], ta: false, tb: false },
+  ];
+  for (const c of cases) {
+    it(`[${c.a}] x [${c.b}] transposeA ${c.ta} transposeB ${c.tb}`, async () => {
+      const av = randomValues(sizeOf(c.a), 71);
+      const bv = randomValues(sizeOf(c.b), 72);
+      expect(await compare(() => tf.matMul(tf.tensor(av, c.a), tf.tensor(bv, c.b), c.ta, c.tb))).toBeLessThanOrEqual(TOL);
+      const n = c.tb ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
+      const bias = randomValues(n, 73);
+      for (const activation of ['relu', 'leakyrelu', 'prelu', 'sigmoid'] as const) {
+        const err = await compare(() =>
+          tf.fused.matMul({
+            a: tf.tensor(av, c.a),
+            b: tf.tensor(bv, c.b),
+            transposeA: c.ta,
+            transposeB: c.tb,
+            bias: tf.tensor1d(bias),
+            activation,
+            preluActivationWeights: activation === 'prelu' ? tf.tensor1d(bias) : undefined,
+          }),
+        );
+        expect(err, activation).toBeLessThanOrEqual(TOL);
+      }
+    });
+  }
+});
+
+describe('bad input is refused with the op name', () => {
+  it('a non-float32 input', async () => {
+    await tf.setBackend('native');
+    const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1], 'int32');
+    const f = tf.tensor4d([1], [1, 1, 1, 1], 'int32');
+    expect(() => kernel(tf.Conv2D, { x, filter: f }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 })).toThrow(/native Conv2D: input 'x' is int32; only float32/);
+    tf.dispose([x, f]);
+  });
+
+  it('NCHW data', async () => {
+    await tf.setBackend('native');
+    const x = tf.ones([1, 1, 4, 4]);
+    const f = tf.ones([1, 1, 1, 1]);
+    expect(() => kernel(tf.Conv2D, { x, filter: f }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', dilations: 1 })).toThrow(/native Conv2D: only NHWC/);
+    tf.dispose([x, f]);
+  });
+
+  it('sessions are cached: a repeated call creates none', async () => {
+    await tf.setBackend('native');
+    const x = tf.ones([1, 8, 8, 3]) as tf.Tensor4D;
+    const f = tf.ones([3, 3, 3, 4]) as tf.Tensor4D;
+    tf.dispose(tf.conv2d(x, f, 1, 'same'));
+    const before = nativeStats().created;
+    for (let i = 0; i < 5; i++) tf.dispose(tf.conv2d(x, f, 1, 'same'));
+    expect(nativeStats().created).toBe(before);
+    tf.dispose([x, f]);
+  });
+});
