@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 /**
  * ganvas: the training pipeline's one command line.
- *   npm run train -- sr|cyclegan ...     train (resumable, bounded with --max-minutes)
+ *   npm run train -- sr|cyclegan|cut ... train (resumable, bounded with --max-minutes)
  *   npm run eval -- sr|cyclegan ...      evaluate any model that follows the manifest contract
  *   npm run export -- ...                tfjs checkpoint -> ONNX, proven equal before it is written
  *   npm run ganvas -- backends           which tfjs backends work here, and why not the others
@@ -12,6 +12,7 @@ import { registerBackendsCommand } from './backends/command';
 import { registerExportCommand } from './export/command';
 import { registerSrCommands } from './tasks/sr/command';
 import { registerCycleGanCommands } from './tasks/cyclegan/command';
+import { registerCutCommands } from './tasks/cut/command';
 
 const program = new Command('ganvas')
   .description('Ganvas training pipeline: CycleGAN and super-resolution on TensorFlow.js, exported to ONNX')
@@ -22,6 +23,7 @@ const evaluate = program.command('eval').description('evaluate a model (see: eva
 
 registerSrCommands(train, evaluate);
 registerCycleGanCommands(train, evaluate);
+registerCutCommands(train);
 registerExportCommand(program);
 registerBackendsCommand(program);
 

@@ -8,12 +8,14 @@
  *    distance falls well below the real images' own diversity.
  *  - DivergenceDetector: a loss or gradient norm is NaN/Inf (the loop then rolls back to the
  *    last checkpoint with a lower learning rate).
+ *  - IdentityCollapseDetector: the generator's output stops changing from its input (mean
+ *    |G(x) - x| below a threshold for a whole window): FastCUT's known collapse to identity.
  */
 
 export type Severity = 'warning' | 'error';
 
 export interface HealthWarning {
-  detector: 'd-overpowering' | 'mode-collapse' | 'divergence';
+  detector: 'd-overpowering' | 'mode-collapse' | 'divergence' | 'identity-collapse';
   severity: Severity;
   step: number;
   message: string;
@@ -167,6 +169,59 @@ export class DivergenceDetector {
       message: `training diverged at step ${step}: ${bad.map(([k, v]) => `${k}=${v}`).join(', ')}`,
       remedy: 'rolling back to the last checkpoint and halving the learning rate; if it repeats, lower --lr or use LSGAN',
       evidence: Object.fromEntries(bad.map(([k, v]) => [k, v])),
+    };
+  }
+}
+
+export interface IdentityCollapseOptions {
+  /** Steps looked at. Default 50. */
+  window?: number;
+  /** Mean |G(x) - x| (images in [-1, 1]) under which an output counts as unchanged. Default 0.02 (2.5/255). */
+  threshold?: number;
+  /** Steps between two warnings. Default = window. */
+  cooldown?: number;
+}
+
+/**
+ * Catches a generator that collapsed to the identity: the mean absolute difference between its
+ * output and its input stayed below `threshold` for every one of the last `window` steps. FastCUT
+ * (NCE weight 10, no GAN pressure left) is known to fall into this: PatchNCE alone is minimised
+ * by G(x) = x, and the output then carries none of the target domain.
+ */
+export class IdentityCollapseDetector {
+  private readonly window: number;
+  private readonly threshold: number;
+  private readonly cooldown: number;
+  private history: number[] = [];
+  private lastFired = -Infinity;
+
+  constructor(opts: IdentityCollapseOptions = {}) {
+    this.window = opts.window ?? 50;
+    this.threshold = opts.threshold ?? 0.02;
+    this.cooldown = opts.cooldown ?? this.window;
+  }
+
+  /** `distance`: mean |G(x) - x| of this step's batch. */
+  update(step: number, distance: number): HealthWarning | null {
+    if (!Number.isFinite(distance)) return null;
+    this.history.push(distance);
+    if (this.history.length > this.window) this.history.shift();
+    if (this.history.length < this.window || step - this.lastFired < this.cooldown) return null;
+    const max = Math.max(...this.history);
+    if (max >= this.threshold) return null;
+    this.lastFired = step;
+    const mean = this.history.reduce((a, b) => a + b, 0) / this.history.length;
+    return {
+      detector: 'identity-collapse',
+      severity: 'warning',
+      step,
+      message:
+        `generator collapsed to identity: mean |G(x) - x| stayed below ${this.threshold} for the last ${this.window} steps ` +
+        `(max ${max.toFixed(4)}, mean ${mean.toFixed(4)}, i.e. ${(mean * 127.5).toFixed(2)}/255): its output no longer differs from its input`,
+      remedy:
+        "FastCUT's known failure at NCE weight 10: lower --lambda-nce (1-4), raise --lambda-gan, switch to --mode cut (identity NCE " +
+        'keeps the NCE term from being satisfied by copying), or resume from a checkpoint before the collapse',
+      evidence: { max, mean, threshold: this.threshold, window: this.window, latest: distance },
     };
   }
 }
