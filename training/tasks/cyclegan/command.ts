@@ -56,6 +56,10 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
         data: opts.data,
         out: opts.out || path.join('runs', `cyclegan-${path.basename(path.resolve(opts.data))}`),
         resume: opts.resume,
+        // On --resume, architecture flags given on the command line must match the checkpoint.
+        explicit: [['generator', 'generator'], ['ngf', 'ngf'], ['blocks', 'nBlocks'], ['ndf', 'ndf'], ['dLayers', 'dLayers']]
+          .filter(([flag]) => cmd.getOptionValueSource(flag) === 'cli')
+          .map(([, key]) => key),
         generator: opts.generator,
         ngf: opts.ngf,
         nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),

@@ -21,12 +21,16 @@ import { MetricsLog } from '../../health/metrics';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { CycleGanTrainer, type StepMetrics, type TrainerOptions } from './trainer';
+import { withRunLock } from '../../checkpoint/lock';
+import { refuseChangedArchitecture } from '../../checkpoint/resume-options';
 import { countParams, macs } from '../../models/stats';
 
 export interface RunOptions extends TrainerOptions {
   data: string;
   out: string;
   resume: boolean;
+  /** Options the user set explicitly (CLI); on --resume only these are checked against the checkpoint (default: all). */
+  explicit?: string[];
   loadSize: number;
   checkpointEvery: number;
   sampleEvery: number;
@@ -65,7 +69,16 @@ function durationText(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
 }
 
+/** Options that fix the shapes of the saved networks: a resumed run must not change them. */
+export const CYCLEGAN_ARCHITECTURE_KEYS = ['generator', 'ngf', 'nBlocks', 'ndf', 'dLayers'] as const;
+const FLAGS: Record<string, string> = { generator: '--generator', ngf: '--ngf', nBlocks: '--blocks', ndf: '--ndf', dLayers: '--d-layers' };
+
+/** Trains a CycleGAN; refuses a run folder another live process is writing (training/checkpoint/lock). */
 export async function runCycleGan(o: RunOptions): Promise<RunResult> {
+  return withRunLock(o.out, () => runCycleGanLocked(o), { log: o.log ?? ((l: string) => console.log(l)) });
+}
+
+async function runCycleGanLocked(o: RunOptions): Promise<RunResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const backend = await initBackend({ backend: o.backend, log });
   if (o.crop % 4 !== 0) throw new Error(`--crop must be a multiple of 4 (the generators downsample twice), got ${o.crop}`);
@@ -81,6 +94,8 @@ export async function runCycleGan(o: RunOptions): Promise<RunResult> {
     throw new Error(`${o.out} already holds checkpoints: pass --resume to continue that run, or choose another --out`);
   }
   if (latest) {
+    const saved = (await import('../../checkpoint').then((m) => m.readCheckpointState(latest))).state.options as Record<string, unknown> | undefined;
+    if (saved) refuseChangedArchitecture(latest, saved, o as unknown as Record<string, unknown>, CYCLEGAN_ARCHITECTURE_KEYS, o.explicit, (k) => FLAGS[k] ?? k);
     // The architecture and data options come from the checkpoint; schedule length may be extended.
     trainer = await CycleGanTrainer.resume(latest, o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) });
     const st = (await import('../../checkpoint').then((m) => m.readCheckpointState(latest))).state as { elapsedSeconds?: number };

@@ -12,6 +12,7 @@ import { initBackend } from '../../backends';
 import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
+import { withRunLock } from '../../checkpoint/lock';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, type SrDataset, type SrSource } from '../../data/sr-dataset';
 import { PixelShuffle } from '../../models/layers';
 import { buildDiscriminator, buildSrModel, type SrSkip, type SrTier } from '../../models/sr';
@@ -110,7 +111,12 @@ function variablesOf(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+/** Trains an SR model; refuses a run folder another live process is writing (training/checkpoint/lock). */
 export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
+  return withRunLock(o.out, () => trainSrLocked(o), { log: o.log ?? ((s: string) => console.log(s)) });
+}
+
+async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const log = o.log ?? ((s: string) => console.log(s));
   const report = await initBackend({ backend: o.backend, log });
   const ckptDir = path.join(o.out, 'checkpoints');
