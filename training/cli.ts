@@ -13,6 +13,7 @@ import { registerExportCommand } from './export/command';
 import { registerSrCommands } from './tasks/sr/command';
 import { registerCycleGanCommands } from './tasks/cyclegan/command';
 import { registerCutCommands } from './tasks/cut/command';
+import { registerTranslationEvalCommands } from './eval/translation/command';
 
 const program = new Command('ganvas')
   .description('Ganvas training pipeline: CycleGAN and super-resolution on TensorFlow.js, exported to ONNX')
@@ -24,6 +25,7 @@ const evaluate = program.command('eval').description('evaluate a model (see: eva
 registerSrCommands(train, evaluate);
 registerCycleGanCommands(train, evaluate);
 registerCutCommands(train);
+registerTranslationEvalCommands(evaluate);
 registerExportCommand(program);
 registerBackendsCommand(program);
 

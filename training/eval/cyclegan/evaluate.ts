@@ -1,20 +1,20 @@
 /**
- * `npm run eval -- cyclegan`: scores a translation model on a dataset's test split.
+ * The first (64x64, two-class) CycleGAN evaluation, kept as a library for its tests; the command
+ * `npm run eval -- cyclegan` now runs the 256x256 evaluation of ../translation (see runEvalCommand).
+ * It scored a translation model on a dataset's test split:
  *   classifierTargetShare  share of translated test images the independent domain classifier
  *                          assigns to the target domain
  *   cycleL1                mean |inverse(model(x)) - x| in [0, 1] (needs the inverse direction)
  *   msPer256               mean wall-clock ms to translate one 256x256 image (after a warm-up)
  * and writes a grid (source | translation | reconstruction) plus a JSON report.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../../backends';
 import { type RgbImage } from '../../data/images';
-import { writeFileAtomic } from '../../io/atomic';
-import { loadUnpairedDataset, resizeRgb, type UnpairedDataset } from '../../data/unpaired';
+import { resizeRgb, type UnpairedDataset } from '../../data/unpaired';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { loadClassifier, predictB, saveClassifier, trainDomainClassifier, type ClassifierMeta } from './classifier';
-import { resolveTranslator, type Range, type Translator } from './translators';
+import { type Translator } from './translators';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 export interface EvalResult {
@@ -139,30 +139,30 @@ interface EvalCliOptions {
   backend: string;
 }
 
-export async function runEvalCommand(o: EvalCliOptions): Promise<EvalResult | null> {
-  const log = (l: string) => console.log(l);
-  await initBackend({ backend: o.backend, log });
-  const range = o.range.split(',').map(Number) as Range;
-  if (range.length !== 2 || !((range[0] === -1 || range[0] === 0) && range[1] === 1)) throw new Error(`--range must be -1,1 or 0,1, got ${o.range}`);
-  const ds = await loadUnpairedDataset(o.data, { loadSize: 256, withTest: true, limit: o.limit, log });
-  const name = path.basename(path.resolve(o.data));
-  const classifier = await getClassifier(ds, o.classifierDir ?? path.join('checkpoints', 'classifiers', name), { epochs: o.classifierEpochs, log });
+/**
+ * `npm run eval -- cyclegan` is now an alias of `eval translation` (the 256x256 three-class judge,
+ * detail, edges, KID); --inverse, --size and --classifier-epochs of the old 64x64 evaluation are ignored.
+ */
+export async function runEvalCommand(o: EvalCliOptions): Promise<unknown> {
+  const { runTranslationEval, getJudge, judgeDir } = await import('../translation/command');
+  if (o.inverse || o.size !== 256) console.log('note: eval cyclegan is an alias of eval translation now: --inverse and --size are not used (every score is taken at 256x256)');
   if (!o.model) {
-    log('no --model: trained/loaded the domain classifier only');
+    const { loadJudgeData } = await import('../translation/judge-data');
+    await initBackend({ backend: o.backend, log: console.log });
+    const data = await loadJudgeData(o.data, { log: console.log });
+    await getJudge(data, o.classifierDir ?? judgeDir(data.dataset), { log: console.log });
+    console.log('no --model: trained/loaded the judge only');
     return null;
   }
-  const main = await resolveTranslator(o.model, { manifest: o.manifest, range, generator: o.direction === 'BtoA' ? 'F' : 'G' });
-  const direction = o.direction ?? main.entry?.direction ?? 'AtoB';
-  let inverse: Translator | null = null;
-  if (o.inverse) inverse = (await resolveTranslator(o.inverse, { manifest: o.manifest, range, generator: direction === 'AtoB' ? 'F' : 'G' })).translator;
-  else if (main.checkpoint) inverse = (await resolveTranslator(main.checkpoint, { range, generator: direction === 'AtoB' ? 'F' : 'G' })).translator;
-  else log('no --inverse model: cycle L1 is not measured');
-  await fs.mkdir(o.out, { recursive: true });
-  const stem = `${name}-${direction}-${path.basename(o.model).replace(/\.onnx$/, '')}`;
-  const r = await evaluateTranslation({ ds, direction, model: main.translator, inverse, classifier, size: o.size, gridFile: path.join(o.out, `${stem}.png`), log });
-  await writeFileAtomic(path.join(o.out, `${stem}.json`), `${JSON.stringify(r, null, 2)}\n`);
-  log(`report: ${path.join(o.out, `${stem}.json`)}, grid: ${r.grid}`);
-  await main.translator.dispose();
-  await inverse?.dispose();
-  return r;
+  return runTranslationEval({
+    model: o.model,
+    data: o.data,
+    direction: o.direction,
+    manifest: o.manifest,
+    range: o.range,
+    limit: o.limit,
+    out: o.out,
+    judgeDir: o.classifierDir,
+    backend: o.backend,
+  });
 }

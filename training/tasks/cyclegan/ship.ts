@@ -1,24 +1,33 @@
 /**
- * Ships both generators of a CycleGAN run: exports G (A->B) and F (B->A) from the newest
- * checkpoint to ONNX (written only after onnxruntime-node parity), evaluates each with the
- * dataset's domain classifier and the other one as inverse, copies the checkpoint into
- * checkpoints/cyclegan-<dataset>/ (so training can continue elsewhere), writes the manifest
- * entries (re-reading the manifest right before an atomic write) and the model cards.
+ * Ships both generators of a CycleGAN run from its best checkpoint by held-out score:
+ *   1. learning curve: every checkpoint of the run is scored on the held-out test images with the
+ *      dataset's 256x256 judge (eval/translation/curve.ts); the checkpoint with the best A->B score
+ *      (called target x detail x edges) is shipped, not the last one;
+ *   2. exports its G (A->B) and F (B->A) to ONNX (written only after onnxruntime-node parity);
+ *   3. scores the ONNX files with every metric (called target / source / other, detail, edges, KID,
+ *      ms per 256x256 image) and writes 8 test translations at full 256 px per direction;
+ *   4. copies the checkpoint and its curve.json into checkpoints/cyclegan-<dataset>/ (so training
+ *      can continue elsewhere), writes the manifest entries (re-reading the manifest right before
+ *      an atomic write) and the model cards with the learning curve.
  *
  *   npx tsx training/tasks/cyclegan/ship.ts --run runs/s2w --data ../shared/datasets/cyclegan/summer2winter_landscapes \
- *     --a2b summer2winter --b2a winter2summer --name-a summer --name-b winter [--tier real-time]
+ *     --a2b summer2winter --b2a winter2summer --name-a summer --name-b winter [--tier real-time] [--curve-out runs/eval/curve-s2w]
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../../backends';
-import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
+import { loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
-import { loadUnpairedDataset } from '../../data/unpaired';
 import { exportOnnx } from '../../export';
-import { evaluateTranslation, getClassifier, type EvalResult } from '../../eval/cyclegan/evaluate';
 import { onnxTranslator } from '../../eval/cyclegan/translators';
+import { getJudge, judgeDir } from '../../eval/translation/command';
+import { learningCurve, type Curve } from '../../eval/translation/curve';
+import { evaluateTranslator, makeEvalContext, type Direction, type TranslationMetrics } from '../../eval/translation/evaluate';
+import { loadJudgeData } from '../../eval/translation/judge-data';
+import { kid } from '../../eval/translation/metrics';
+import type { JudgeMeta } from '../../eval/translation/classifier';
 import { parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
 import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
@@ -39,42 +48,67 @@ const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
+interface Targets {
+  share?: number;
+  detail?: number;
+  edges?: number;
+}
+
+interface Dir {
+  id: string;
+  model: 'G' | 'F';
+  direction: Direction;
+  from: string;
+  to: string;
+  targets: Targets;
+}
+
 async function main(): Promise<void> {
   const o = new Command()
-    .requiredOption('--run <folder>')
+    .requiredOption('--run <folder>', 'run folder with checkpoints/step-N (read only)')
     .requiredOption('--data <folder>')
     .requiredOption('--a2b <id>')
     .requiredOption('--b2a <id>')
     .requiredOption('--name-a <s>')
     .requiredOption('--name-b <s>')
-    .option('--tier <t>', 'real-time | quality (default: real-time for the light generator)')
-    .option('--target-a2b <x>', 'classifier target share the A->B model should reach', parseFloat)
-    .option('--target-b2a <x>', 'classifier target share the B->A model should reach', parseFloat)
-    .option('--target-cycle <x>', 'cycle L1 target', parseFloat)
+    .option('--tier <t>', 'real-time | quality (default: real-time for the light/tiny generators)')
+    .option('--target-a2b <x>', 'share of A->B translations the judge should call B', parseFloat)
+    .option('--target-b2a <x>', 'share of B->A translations the judge should call A', parseFloat)
+    .option('--target-detail <x>', 'detail ratio the A->B model should reach', parseFloat)
+    .option('--target-edges <x>', 'edge correlation the A->B model should reach', parseFloat)
+    .option('--checkpoint <step-N>', 'ship this checkpoint instead of the best-scoring one')
+    .option('--curve-out <folder>', 'where the learning curve is written (default: runs/eval/curve-<run name>)')
+    .option('--curve-limit <n>', 'test images per direction for the curve (default: all)', (v) => parseInt(v, 10))
     .option('--backend <b>', 'tfjs backend', 'wasm')
     .option('--card-note <md>', 'extra paragraph for both model cards (e.g. how the run was made, browser speed)')
     .parse(process.argv)
     .opts();
-  const backend = await initBackend({ backend: o.backend });
-  const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
-  if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
+  const log = (l: string) => console.log(l);
+  const backend = await initBackend({ backend: o.backend, log });
+  const data = await loadJudgeData(o.data, { log });
+  const dataset = data.dataset;
+  const judge = await getJudge(data, judgeDir(dataset), { log });
+
+  const curveOut = o.curveOut ?? path.join('runs', 'eval', `curve-${path.basename(path.resolve(o.run))}`);
+  const curve = await learningCurve({ run: o.run, data, judge, out: curveOut, limit: o.curveLimit, log });
+  const ckpt = o.checkpoint ? path.join(o.run, 'checkpoints', o.checkpoint) : curve.best?.checkpoint;
+  if (!ckpt) throw new Error(`no checkpoint of ${o.run} could be scored`);
   const st = await readCheckpointState(ckpt);
   const opts = st.state.options as TrainerOptions;
   const hours = ((st.state.elapsedSeconds as number) ?? 0) / 3600;
-  const dataset = path.basename(path.resolve(o.data));
-  console.log(`shipping ${ckpt} (step ${st.step}, ${hours.toFixed(2)} h)`);
+  const last = curve.points.at(-1)!;
+  log(`shipping ${ckpt} (step ${st.step}, ${hours.toFixed(2)} h): ${o.checkpoint ? 'chosen with --checkpoint' : `best held-out A->B score ${curve.best!.score.toFixed(3)}`}; newest is step ${last.step} (score ${last.AtoB!.score.toFixed(3)})`);
 
-  const ckDst = path.join('checkpoints', `cyclegan-${dataset}`, path.basename(ckpt));
-  await fs.rm(path.join('checkpoints', `cyclegan-${dataset}`), { recursive: true, force: true });
+  const home = path.join('checkpoints', `cyclegan-${dataset}`);
+  const ckDst = path.join(home, path.basename(ckpt));
+  await fs.rm(home, { recursive: true, force: true });
   await copyDir(ckpt, ckDst);
-  await writeFileAtomic(path.join('checkpoints', `cyclegan-${dataset}`, 'latest'), `${path.basename(ckpt)}\n`);
+  await writeFileAtomic(path.join(home, 'latest'), `${path.basename(ckpt)}\n`);
+  await writeFileAtomic(path.join(home, 'curve.json'), `${JSON.stringify(curve, null, 1)}\n`);
 
-  const ds = await loadUnpairedDataset(o.data, { loadSize: 256, withTest: true, log: console.log });
-  const classifier = await getClassifier(ds, path.join('checkpoints', 'classifiers', dataset), { log: console.log });
-
-  const dirs = [
-    { id: o.a2b as string, model: 'G', direction: 'AtoB' as const, from: o.nameA as string, to: o.nameB as string, target: o.targetA2b as number | undefined },
-    { id: o.b2a as string, model: 'F', direction: 'BtoA' as const, from: o.nameB as string, to: o.nameA as string, target: o.targetB2a as number | undefined },
+  const dirs: Dir[] = [
+    { id: o.a2b, model: 'G', direction: 'AtoB', from: o.nameA, to: o.nameB, targets: { share: o.targetA2b, detail: o.targetDetail, edges: o.targetEdges } },
+    { id: o.b2a, model: 'F', direction: 'BtoA', from: o.nameB, to: o.nameA, targets: { share: o.targetB2a } },
   ];
   const files: Record<string, string> = {};
   const stats: Record<string, { params: number; gmacs: number; bytes: number }> = {};
@@ -88,27 +122,29 @@ async function main(): Promise<void> {
       multipleOf: 4,
       metadata: { 'ganvas.id': `cyclegan-${d.id}`, 'ganvas.dataset': dataset, 'ganvas.direction': d.direction, 'ganvas.steps': String(st.step) },
     });
-    console.log(`exported ${file}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
+    log(`exported ${file}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
     files[d.id] = file;
     stats[d.id] = { params: countParams(m), gmacs: macs(m, 256, 256) / 1e9, bytes: rep.bytes };
     m.dispose();
   }
 
+  const ctx = await makeEvalContext(data, judge);
   const entries: ModelEntry[] = [];
-  for (const [i, d] of dirs.entries()) {
-    const inv = dirs[1 - i];
+  for (const d of dirs) {
     const spec = { input: { name: 'input', range: [-1, 1] as [number, number] }, output: { name: 'output', range: [-1, 1] as [number, number] }, multipleOf: 4 };
-    const results: EvalResult[] = [];
-    for (const size of [256, opts.crop]) {
-      const model = await onnxTranslator(files[d.id], spec, [-1, 1]);
-      const inverse = await onnxTranslator(files[inv.id], spec, [-1, 1]);
-      const grid = size === 256 ? path.join('docs', 'models', `cyclegan-${d.id}.png`) : undefined;
-      results.push(await evaluateTranslation({ ds, direction: d.direction, model, inverse, classifier, size, gridFile: grid, log: console.log }));
-      await model.dispose();
-      await inverse.dispose();
-    }
-    const [r256, rLow] = results;
+    const model = await onnxTranslator(files[d.id], spec, [-1, 1]);
     const id = `cyclegan-${d.id}`;
+    const grid = path.join('docs', 'models', `${id}.png`);
+    const { metrics: m } = await evaluateTranslator(ctx, model, d.direction, { gridFile: grid, gridImages: 8, log });
+    await model.dispose();
+    const [src, tgt] = d.direction === 'AtoB' ? (['A', 'B'] as const) : (['B', 'A'] as const);
+    const reference = {
+      realTarget: ctx.real[tgt].shares[tgt],
+      inputsCalledTarget: ctx.real[src].shares[tgt],
+      inputsKid: kid(ctx.real[src].features, ctx.real[tgt].features),
+    };
+    const curveFile = path.join('docs', 'models', `${id}-curve.png`);
+    await fs.copyFile(path.join(curveOut, 'curve.png'), curveFile);
     const entry = parseModelEntry({
       id,
       name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${opts.generator === 'resnet' ? '' : ', real-time'})`,
@@ -119,8 +155,9 @@ async function main(): Promise<void> {
       output: spec.output,
       multipleOf: 4,
       description:
-        `CycleGAN generator ${d.direction === 'AtoB' ? 'G' : 'F'} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ` +
-        `${opts.nBlocks} blocks. Early checkpoint (${st.step} steps at ${opts.crop}px crops on 2 shared CPU cores): see the card for how far it is from its target.`,
+        `CycleGAN generator ${d.model} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ${opts.nBlocks} blocks; ` +
+        `${st.step} steps at ${opts.crop}px crops. At 256x256 on test photos: ${pct(m.calledTarget)} called ${d.to} by an independent judge, ` +
+        `detail ${m.detail.toFixed(2)}, edges ${m.edges.toFixed(2)} (see the card).`,
       tier: o.tier ?? (opts.generator === 'resnet' ? 'quality' : 'real-time'),
       dataset,
       direction: d.direction,
@@ -128,69 +165,80 @@ async function main(): Promise<void> {
       gmacs256: Number(stats[d.id].gmacs.toFixed(3)),
       bytes: stats[d.id].bytes,
       training: {
-        data: `${dataset} (trainA ${ds.trainA.images.length}, trainB ${ds.trainB.images.length})`,
+        data: `${dataset} (trainA ${data.trainA.length}, trainB ${data.trainB.length})`,
         steps: st.step,
         hours: Number(hours.toFixed(3)),
         backend: (st.state.backend as string) ?? backend.name,
-        notes: `${opts.loss}, lambda ${opts.lambdaCycle}, identity ${opts.lambdaIdt}, pool ${opts.poolSize}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}`,
+        notes: `${opts.loss}, lambda ${opts.lambdaCycle}, identity ${opts.lambdaIdt}, pool ${opts.poolSize}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score`,
       },
       quality: [
         {
-          dataset: `${dataset}/test${d.direction === 'AtoB' ? 'A' : 'B'}`,
-          metrics: { classifierTargetShare: Number(r256.metrics.classifierTargetShare.toFixed(4)), cycleL1: Number(r256.metrics.cycleL1!.toFixed(4)), msPer256: Number(r256.metrics.msPer256.toFixed(1)) },
-          note: `at 256x256; ${r256.images} test images; domain classifier held-out accuracy ${pct(classifier.meta.testAccuracy.balanced)}; onnxruntime-node CPU`,
-        },
-        {
-          dataset: `${dataset}/test${d.direction === 'AtoB' ? 'A' : 'B'}@${opts.crop}`,
-          metrics: { classifierTargetShare: Number(rLow.metrics.classifierTargetShare.toFixed(4)), cycleL1: Number(rLow.metrics.cycleL1!.toFixed(4)), msPer256: Number(rLow.metrics.msPer256.toFixed(1)) },
-          note: `inputs resized to ${opts.crop}x${opts.crop}, the training crop size`,
+          dataset: `${dataset}/test${src}`,
+          metrics: {
+            classifierTargetShare: round(m.calledTarget),
+            calledSource: round(m.calledSource),
+            calledOther: round(m.calledOther),
+            detail: round(m.detail),
+            edges: round(m.edges),
+            kid: round(m.kid),
+            score: round(m.score),
+            msPer256: Number(m.msPerImage.toFixed(1)),
+          },
+          note: `at 256x256; ${m.images} test images; 3-class judge (A / B / other), held-out balanced accuracy ${pct(judge.meta.heldOut.balanced)}; onnxruntime-node CPU`,
         },
       ],
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard(entry, r256, rLow, d, opts, st.step, hours, classifier.meta.testAccuracy, o.targetCycle, ckDst, o.cardNote);
+    await writeCard({ e: entry, m, d, opts, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
   }
   await upsertManifestEntries(entries, MANIFEST);
-  console.log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
+  log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
 }
 
-async function writeCard(
-  e: ModelEntry,
-  r: EvalResult,
-  low: EvalResult,
-  d: { id: string; from: string; to: string; direction: string; target?: number },
-  opts: TrainerOptions,
-  steps: number,
-  hours: number,
-  clsAcc: { A: number; B: number; balanced: number },
-  targetCycle: number | undefined,
-  ckpt: string,
-  note?: string,
-): Promise<void> {
-  const m = r.metrics;
-  const gaps: string[] = [];
-  if (d.target !== undefined) {
-    gaps.push(
-      m.classifierTargetShare >= d.target
-        ? `- Classifier target share ${pct(m.classifierTargetShare)} meets the target of ${pct(d.target)}.`
-        : `- Classifier target share ${pct(m.classifierTargetShare)} is **${((d.target - m.classifierTargetShare) * 100).toFixed(1)} points below** the target of ${pct(d.target)}.`,
-    );
-  }
-  if (targetCycle !== undefined) {
-    gaps.push(
-      m.cycleL1! <= targetCycle
-        ? `- Cycle L1 ${m.cycleL1!.toFixed(4)} meets the target of ${targetCycle}.`
-        : `- Cycle L1 ${m.cycleL1!.toFixed(4)} is **${(m.cycleL1! - targetCycle).toFixed(4)} above** the target of ${targetCycle}.`,
-    );
-  }
+const round = (v: number) => Number(v.toFixed(4));
+
+function gapLines(m: TranslationMetrics, d: Dir): string[] {
+  const out: string[] = [];
+  const line = (name: string, v: number, t: number | undefined, fmt: (x: number) => string) => {
+    if (t === undefined) return;
+    out.push(v >= t ? `- ${name} ${fmt(v)} meets the target of ${fmt(t)}.` : `- ${name} ${fmt(v)} is **below** the target of ${fmt(t)}.`);
+  };
+  line(`Called "${d.to}"`, m.calledTarget, d.targets.share, pct);
+  line('Detail ratio', m.detail, d.targets.detail, (x) => x.toFixed(2));
+  line('Edge correlation', m.edges, d.targets.edges, (x) => x.toFixed(2));
+  return out;
+}
+
+async function writeCard(a: {
+  e: ModelEntry;
+  m: TranslationMetrics;
+  d: Dir;
+  opts: TrainerOptions;
+  steps: number;
+  hours: number;
+  judge: JudgeMeta;
+  reference: { realTarget: number; inputsCalledTarget: number; inputsKid: number };
+  curve: Curve;
+  ckpt: string;
+  note?: string;
+}): Promise<void> {
+  const { e, m, d, opts, judge: j, reference: ref, curve } = a;
+  const gaps = gapLines(m, d);
+  const dirKey = d.direction;
+  const rows = curve.points
+    .filter((p) => p[dirKey])
+    .map((p) => {
+      const q = p[dirKey]!;
+      return `| ${p.step}${p.checkpoint === curve.best?.checkpoint ? ' (best A->B)' : ''} | ${pct(q.calledTarget)} | ${pct(q.calledOther)} | ${q.detail.toFixed(2)} | ${q.edges.toFixed(2)} | ${q.kid.toFixed(4)} | ${q.score.toFixed(3)} |`;
+    });
   const text = `# ${e.name}
 
 \`${e.file}\` · id \`${e.id}\` · ${e.dataset} · ${e.direction} · tier ${e.tier}
 
-![test translations: input | translation | reconstruction](./${e.id}.png)
+![8 test translations at 256x256: input | translation](./${e.id}.png)
 
-*First six test images at 256x256: input, translation, and the reconstruction by the opposite generator.*
+*Eight held-out test images at full 256x256: input, translation (two pairs per row).*
 
 | | |
 |---|---|
@@ -198,39 +246,49 @@ async function writeCard(
 | Parameters | ${e.parameters?.toLocaleString('en-US')} |
 | GMACs at 256x256 | ${e.gmacs256} |
 | ONNX | ${((e.bytes ?? 0) / 1024).toFixed(0)} KiB, NCHW float32, input/output in [-1, 1], H and W multiples of 4 |
-| Training | ${steps} steps (batch ${opts.batchSize}), ${hours.toFixed(2)} h, backend ${e.training?.backend}, on 2 CPU cores shared with other jobs |
+| Training | ${a.steps} steps (batch ${opts.batchSize}), ${a.hours.toFixed(2)} h, backend ${e.training?.backend}, on 2 CPU cores shared with other jobs |
 | Loss | ${opts.loss}, cycle lambda ${opts.lambdaCycle}, identity ${opts.lambdaIdt}, pool ${opts.poolSize}, Adam ${opts.lr} (beta1 ${opts.beta1}) |
 | Data | ${e.training?.data}, ${opts.crop}px random crops with flips |
 
-## Measured quality (\`npm run eval -- cyclegan\`)
+## Measured quality (\`npm run eval -- translation --model ${e.id}\`)
 
-| metric | at 256x256 | at ${opts.crop}x${opts.crop} (training scale) |
+| metric | value | reading |
 |---|---|---|
-| classifier says "${d.to}" | ${pct(m.classifierTargetShare)} | ${pct(low.metrics.classifierTargetShare)} |
-| cycle L1 (in [0,1]) | ${m.cycleL1!.toFixed(4)} | ${low.metrics.cycleL1!.toFixed(4)} |
-| ms per 256x256 image (onnxruntime-node, CPU) | ${m.msPer256.toFixed(1)} | |
+| called "${d.to}" by the judge | ${pct(m.calledTarget)} | real ${d.to} test images: ${pct(ref.realTarget)}; the untranslated inputs: ${pct(ref.inputsCalledTarget)} |
+| called "${d.from}" / "other" | ${pct(m.calledSource)} / ${pct(m.calledOther)} | "other" = blurred, washed-out, noisy or broken |
+| detail ratio (output / input gradient) | ${m.detail.toFixed(2)} | below 1 = blurrier than the photo |
+| edge correlation with the input | ${m.edges.toFixed(2)} | 1 = the photo's structure kept exactly |
+| KID vs real ${d.to} test images | ${m.kid.toFixed(4)} | the untranslated inputs: ${ref.inputsKid.toFixed(4)} (lower is closer) |
+| held-out score (called x detail x edges) | ${m.score.toFixed(3)} | what picks the shipped checkpoint |
+| ms per 256x256 image (onnxruntime-node, CPU) | ${m.msPerImage.toFixed(1)} | 2 shared cores, pessimistic |
 
-${r.images} test images. The domain classifier is an independent small CNN trained on trainA vs trainB at 64x64;
-its held-out accuracy is ${pct(clsAcc.A)} on testA, ${pct(clsAcc.B)} on testB (balanced ${pct(clsAcc.balanced)}).
-For reference, the untranslated test images get "${d.to}" at a rate of ${pct(d.direction === 'AtoB' ? 1 - clsAcc.A : 1 - clsAcc.B)}.
-Read the classifier share with the grid: a 64x64 classifier mostly judges global colour and tone, so it is easy to
-satisfy with a colour shift alone; these early translations are blurry and keep few details, and would not fool a person.
-Timings were taken on 2 CPU cores shared with other training jobs, so they are pessimistic.
+${m.images} held-out test images at 256x256. The judge is a small 3-class CNN (${d.direction === 'AtoB' ? d.from : d.to} / ${d.direction === 'AtoB' ? d.to : d.from} / other) trained at
+256x256 on trainA/trainB only, with an "other" class of degraded copies (blur, low resolution, noise, grey wash, outputs of
+random-weight CycleGAN-shaped generators). Held-out recall: testA ${pct(j.heldOut.A)}, testB ${pct(j.heldOut.B)}, degraded test
+images ${pct(j.heldOut.other)} (balanced ${pct(j.heldOut.balanced)}). KID uses its 64-d penultimate features (cubic kernel, unbiased).
+
+## Learning curve
+
+![learning curve](./${e.id}-curve.png)
+
+| step | called ${d.to} | called other | detail | edges | KID | score |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+The shipped checkpoint is the one with the best held-out A->B score (step ${curve.best?.step ?? a.steps}), not necessarily the last.
 
 ## Status against the targets
 
 ${gaps.length ? gaps.join('\n') : '- No numeric target was set for this direction.'}
 
-This is an early checkpoint: the paper trains for 200 epochs (about 200k steps at 256x256 on a GPU); this model had ${steps} steps
-at ${opts.crop}x${opts.crop} on shared CPU cores, so it mostly learned the global colour and tone shift between the domains, not textures.
-What would close the gap: continue training from the checkpoint (\`${ckpt}\`, copy it into a run folder's \`checkpoints/\` and pass
-\`--resume\`) for tens of thousands of steps, ideally on a GPU (\`npm install @tensorflow/tfjs-node-gpu\`), then at 128 or 256px crops
-with the full ResNet generator (\`--generator resnet --ngf 64\`), and let the LR decay to 0 (\`--steps\` / \`--decay-from\`).
+Continue training from the checkpoint (\`${a.ckpt}\`: copy it into a run folder's \`checkpoints/\` and pass \`--resume\`); the
+curve above says whether the run was still improving.
 
-${note ? `${note}\n\n` : ''}Reproduce the numbers:
+${a.note ? `${a.note}\n\n` : ''}Reproduce the numbers:
 
 \`\`\`
-npm run eval -- cyclegan --data ../shared/datasets/cyclegan/${e.dataset} --model ${e.id} --inverse <the opposite model id> --direction ${e.direction}
+npm run eval -- translation --model ${e.id}
+npm run eval -- curve --run <the run folder> --data ../shared/datasets/cyclegan/${e.dataset}
 \`\`\`
 `;
   await writeFileAtomic(path.join('docs', 'models', `${e.id}.md`), text);
