@@ -130,6 +130,8 @@ export interface FolderLoadOptions {
   maxPixels?: number;
   /** Stop after this many images (for quick runs and tests). */
   limit?: number;
+  /** Returns a reason to leave a file out (e.g. a known copy of a benchmark image), or null. */
+  exclude?: (name: string, bytes: Buffer) => string | null;
 }
 
 export interface FolderLoadReport {
@@ -181,7 +183,13 @@ export async function loadImageFolder(
     if (opts.limit !== undefined && images.length >= opts.limit) break;
     const name = path.basename(file);
     try {
-      const { image: img, sourceChannels, sourcePixels } = await decodeWithInfo(await fs.readFile(file), name, opts);
+      const bytes = await fs.readFile(file);
+      const excluded = opts.exclude?.(name, bytes);
+      if (excluded) {
+        report.skipped.push({ file: name, reason: excluded });
+        continue;
+      }
+      const { image: img, sourceChannels, sourcePixels } = await decodeWithInfo(bytes, name, opts);
       if (opts.minSide && Math.min(img.width, img.height) < opts.minSide) {
         report.skipped.push({ file: name, reason: `too small (${img.width}x${img.height} < ${opts.minSide} px)` });
         continue;

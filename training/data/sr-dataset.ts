@@ -10,8 +10,10 @@
  * uninterrupted run would have drawn.
  */
 import path from 'node:path';
-import { bicubicDownscale, imresize } from './bicubic';
+import { bicubicDownscale, crop, imresize } from './bicubic';
+import { degradeRandom, type DegradeConfig } from './degrade';
 import { describeLoadReport, loadImageFolder, type FolderLoadReport, type RgbImage } from './images';
+import { knownOverlapReason } from './known-overlaps';
 
 /** sfc32: small, fast, well-tested 128-bit-state PRNG; the state is JSON-serialisable. */
 export class Rng {
@@ -74,6 +76,11 @@ export interface SrDatasetOptions {
   /** Images above this many pixels are downscaled on load. */
   maxPixels?: number;
   limit?: number;
+  /**
+   * LR pixels of context kept around every degraded patch (blur and JPEG see real neighbours,
+   * not a border); images smaller than patch + 2 * margin are skipped. 0 for clean training.
+   */
+  margin?: number;
 }
 
 export interface SrDataset {
@@ -83,6 +90,9 @@ export interface SrDataset {
   sources: { folder: string; prescale?: number; loaded: number }[];
   scale: number;
   patch: number;
+  margin: number;
+  /** Indices of pairs on which a degradation failed: never drawn again (see sampleDegradedBatch). */
+  failed?: Map<number, string>;
 }
 
 /** One training folder; `prescale` < 1 downscales its images first (MATLAB bicubic, antialiased). */
@@ -106,6 +116,24 @@ export function parseSrSources(spec: string, resolve: (p: string) => string = (p
     if (!(f > 0 && f <= 1)) throw new Error(`--data ${part}: the factor after @ must be in (0, 1], e.g. @0.5`);
     return { folder: resolve(part.slice(0, at)), prescale: f };
   });
+}
+
+/** Named training sets: "291" is VDSR's T91 + BSD200 (its Set5 duplicate is left out by known-overlaps.ts). */
+export const DATA_ALIASES: Record<string, string[]> = { '291': ['T91', 'BSD200'] };
+
+/** Expands aliases in a --data spec ("291@0.5" -> "<root>/T91@0.5,<root>/BSD200@0.5"); other parts are kept. */
+export function expandDataAliases(spec: string, srRoot: string): string {
+  return spec
+    .split(',')
+    .map((part) => {
+      const t = part.trim();
+      const at = t.lastIndexOf('@');
+      const name = at < 0 ? t : t.slice(0, at);
+      const suffix = at < 0 ? '' : t.slice(at);
+      const sets = DATA_ALIASES[name];
+      return sets ? sets.map((d) => `${path.join(srRoot, d)}${suffix}`).join(',') : t;
+    })
+    .join(',');
 }
 
 /**
@@ -145,6 +173,8 @@ function mergeReports(reports: FolderLoadReport[]): FolderLoadReport {
  */
 export async function loadSrDataset(sources: string | SrSource[], opts: SrDatasetOptions): Promise<SrDataset> {
   const { scale, patch } = opts;
+  const margin = opts.margin ?? 0;
+  const need = patch + 2 * margin;
   const list = typeof sources === 'string' ? [{ folder: sources }] : sources;
   const pairs: SrPair[] = [];
   const reports: FolderLoadReport[] = [];
@@ -152,13 +182,14 @@ export async function loadSrDataset(sources: string | SrSource[], opts: SrDatase
   for (const src of list) {
     const f = src.prescale ?? 1;
     const { images, files, report } = await loadImageFolder(src.folder, {
-      minSide: Math.ceil((patch * scale) / f),
+      minSide: Math.ceil((need * scale) / f),
       maxPixels: opts.maxPixels ?? 4_000_000,
       limit: opts.limit,
+      exclude: knownOverlapReason,
     });
     images.forEach((im, i) => {
       const hr = f < 1 ? imresize(im, f) : im;
-      if (Math.min(hr.width, hr.height) < patch * scale) {
+      if (Math.min(hr.width, hr.height) < need * scale) {
         report.loaded--;
         report.skipped.push({ file: path.basename(files[i]), reason: `too small after @${f} (${hr.width}x${hr.height})` });
         return;
@@ -170,7 +201,7 @@ export async function loadSrDataset(sources: string | SrSource[], opts: SrDatase
   }
   const report = mergeReports(reports);
   if (!pairs.length) throw new Error(`no usable training images in ${report.folder} (${describeLoadReport(report)})`);
-  return { pairs, report, sources: used, scale, patch };
+  return { pairs, report, sources: used, scale, patch, margin };
 }
 
 /** "T91 (90 images) + photo2monet/trainA (1700 images, downscaled x0.5)": what a model was trained on. */
@@ -220,4 +251,78 @@ export function copyPatch(img: RgbImage, x0: number, y0: number, size: number, t
       dst[di + 2] = d[si + 2] / 255;
     }
   }
+}
+
+/** Counts of the degraded sampler, for logs and the run summary. */
+export interface DegradeStats {
+  clean: number;
+  degraded: number;
+  /** Samples whose degradation threw: the image is then skipped for the rest of the run. */
+  failed: number;
+}
+
+/**
+ * Samples a batch of (degraded LR, clean HR) patches, like sampleBatch but with the LR made by the
+ * random Real-ESRGAN/BSRGAN-style pipeline of `degrade.ts` from an HR region with `ds.margin` LR
+ * pixels of context (at a random offset, so JPEG's 8x8 grid falls anywhere on the patch). With
+ * probability cfg.cleanProb the patch is the benchmark-style MATLAB-bicubic LR instead. An image
+ * on which a degradation throws is counted, remembered in ds.failed and never drawn again; the
+ * sample is redrawn from another image, so one bad image never stops an epoch. Deterministic
+ * given the Rng state (all draws are sequential).
+ */
+export async function sampleDegradedBatch(
+  ds: SrDataset,
+  rng: Rng,
+  batch: number,
+  cfg: DegradeConfig,
+  stats: DegradeStats,
+  log: (s: string) => void = () => {},
+): Promise<{ lr: Float32Array; hr: Float32Array }> {
+  const { scale: s, patch: p, margin: m } = ds;
+  const P = p * s;
+  const R = p + 2 * m;
+  const lr = new Float32Array(batch * p * p * 3);
+  const hr = new Float32Array(batch * P * P * 3);
+  ds.failed ??= new Map();
+  for (let b = 0; b < batch; b++) {
+    for (let attempt = 0; ; attempt++) {
+      if (ds.failed.size >= ds.pairs.length) throw new Error(`every training image failed to degrade (first: ${[...ds.failed.values()][0]})`);
+      const index = rng.int(ds.pairs.length);
+      if (ds.failed.has(index)) continue;
+      const pair = ds.pairs[index];
+      const t = rng.int(8);
+      if (rng.next() < cfg.cleanProb) {
+        const x = rng.int(pair.lr.width - p + 1);
+        const y = rng.int(pair.lr.height - p + 1);
+        copyPatch(pair.lr, x, y, p, t, lr, b * p * p * 3);
+        copyPatch(pair.hr, x * s, y * s, P, t, hr, b * P * P * 3);
+        stats.clean++;
+        break;
+      }
+      try {
+        const rw = Math.min(R, pair.lr.width);
+        const rh = Math.min(R, pair.lr.height);
+        if (rw < p || rh < p || pair.hr.width < rw * s || pair.hr.height < rh * s) throw new Error(`too small for a ${p}px LR patch at x${s}`);
+        if (pair.hr.data.length !== pair.hr.width * pair.hr.height * 3) throw new Error(`corrupt pixel buffer (${pair.hr.data.length} bytes)`);
+        const x = rng.int(pair.lr.width - rw + 1);
+        const y = rng.int(pair.lr.height - rh + 1);
+        // Patch offset inside the region: anywhere that keeps at least half the margin of context.
+        const ox = rw - p > 1 ? Math.floor((rw - p) / 4) + rng.int(Math.floor((rw - p) / 2) + 1) : 0;
+        const oy = rh - p > 1 ? Math.floor((rh - p) / 4) + rng.int(Math.floor((rh - p) / 2) + 1) : 0;
+        const region = crop(pair.hr, x * s, y * s, rw * s, rh * s);
+        const { lr: lrRegion } = await degradeRandom(region, s, cfg, rng);
+        copyPatch(lrRegion, ox, oy, p, t, lr, b * p * p * 3);
+        copyPatch(region, ox * s, oy * s, P, t, hr, b * P * P * 3);
+        stats.degraded++;
+        break;
+      } catch (err) {
+        const why = `image #${index} (${pair.hr.width}x${pair.hr.height}): ${(err as Error).message}`;
+        ds.failed.set(index, why);
+        stats.failed++;
+        log(`degradation failed on ${why}; skipping this image from now on (${ds.failed.size} skipped)`);
+        if (attempt > 4 * ds.pairs.length) throw new Error(`degradation keeps failing: ${why}`);
+      }
+    }
+  }
+  return { lr, hr };
 }

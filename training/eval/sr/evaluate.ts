@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { decodeImageFile, type RgbImage } from '../../data/images';
 import { crop } from '../../data/bicubic';
+import { applyFixedDegradations, type FixedDegradation } from '../../data/degrade';
 import { srMetrics } from './metrics';
 import type { SrRunner } from './runners';
 
@@ -35,6 +36,8 @@ export interface SetResult {
   ssim: number;
   /** Mean wall seconds of runner.upscale per image. */
   secondsPerImage: number;
+  /** The LR degradation evaluated (e.g. "jpeg:60"); absent for the official clean LR. */
+  degrade?: string;
   perImage: ImageResult[];
 }
 
@@ -46,8 +49,15 @@ export interface BenchmarkPair {
   gray: boolean;
 }
 
+export interface BenchmarkLoadOptions {
+  root?: string;
+  limit?: number;
+  /** Degrade the official LR images first (e.g. baseline JPEG at quality 60): `eval sr --degrade`. */
+  degrade?: FixedDegradation[];
+}
+
 /** Loads the LR/HR pairs of one benchmark set at one scale (HR cropped to LR size * scale). */
-export async function loadBenchmarkPairs(set: string, scale: number, opts: { root?: string; limit?: number } = {}): Promise<BenchmarkPair[]> {
+export async function loadBenchmarkPairs(set: string, scale: number, opts: BenchmarkLoadOptions = {}): Promise<BenchmarkPair[]> {
   const root = opts.root ?? DEFAULT_SR_ROOT;
   const hrDir = path.join(root, set, 'HR');
   const lrDir = path.join(root, set, 'LR_bicubic', `X${scale}`);
@@ -60,7 +70,8 @@ export async function loadBenchmarkPairs(set: string, scale: number, opts: { roo
   if (opts.limit) names = names.slice(0, opts.limit);
   const pairs: BenchmarkPair[] = [];
   for (const name of names) {
-    const lr = await decodeImageFile(path.join(lrDir, name));
+    const official = await decodeImageFile(path.join(lrDir, name));
+    const lr = opts.degrade?.length ? await applyFixedDegradations(official, opts.degrade, `${set}/X${scale}/${name}`) : official;
     const hrFull = await decodeImageFile(path.join(hrDir, name));
     if (hrFull.width < lr.width * scale || hrFull.height < lr.height * scale) {
       throw new Error(`${set}/${name}: HR ${hrFull.width}x${hrFull.height} is smaller than LR ${lr.width}x${lr.height} x${scale}`);
@@ -96,6 +107,6 @@ export async function evaluatePairs(runner: SrRunner, pairs: BenchmarkPair[], se
   };
 }
 
-export async function evaluateSet(runner: SrRunner, set: string, scale: number, opts: { root?: string; limit?: number } = {}): Promise<SetResult> {
+export async function evaluateSet(runner: SrRunner, set: string, scale: number, opts: BenchmarkLoadOptions = {}): Promise<SetResult> {
   return evaluatePairs(runner, await loadBenchmarkPairs(set, scale, opts), set, scale);
 }

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { repoRoot } from '../../eval/sr/evaluate';
-import { parseSrSources, withScaleAugmentation } from '../../data/sr-dataset';
+import { expandDataAliases, parseSrSources, withScaleAugmentation } from '../../data/sr-dataset';
+import { defaultDegradeConfig, parseFixedDegradations, parseRange, validateDegradeConfig, type DegradeConfig, type ResizeMethod } from '../../data/degrade';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
 
-const DEFAULT_DATA = path.resolve(repoRoot, '../shared/datasets/sr/T91');
+const SR_ROOT = path.resolve(repoRoot, '../shared/datasets/sr');
+const DEFAULT_DATA = path.join(SR_ROOT, 'T91');
 
 function int(name: string) {
   return (v: string) => {
@@ -23,13 +25,42 @@ function num(name: string) {
 }
 const list = (v: string) => v.split(',').map((s) => int('--features')(s.trim()));
 
+/** The degradation config of `train sr --tier photo` / `--degrade`: scale defaults overridden by the options given. */
+export function degradeConfigFromOptions(raw: Record<string, unknown>, scale: number): DegradeConfig {
+  const c = defaultDegradeConfig(scale);
+  const prob = (key: keyof DegradeConfig, option: string) => {
+    if (raw[key] === undefined) return;
+    const v = Number(raw[key]);
+    if (!Number.isFinite(v)) throw new Error(`${option} must be a number, got "${String(raw[key])}"`);
+    (c[key] as number) = v;
+  };
+  const range = (key: keyof DegradeConfig, option: string) => {
+    if (raw[key] !== undefined) (c[key] as [number, number]) = parseRange(option, String(raw[key]));
+  };
+  prob('cleanProb', '--clean-prob');
+  prob('blurProb', '--blur-prob');
+  prob('anisoProb', '--aniso-prob');
+  prob('noiseProb', '--noise-prob');
+  prob('gaussianProb', '--gaussian-prob');
+  prob('grayNoiseProb', '--gray-noise-prob');
+  prob('jpegProb', '--jpeg-prob');
+  prob('secondProb', '--second-prob');
+  range('blurSigma', '--blur-sigma');
+  range('blur2Sigma', '--blur2-sigma');
+  range('noiseSigma', '--noise-sigma');
+  range('poissonScale', '--poisson-scale');
+  range('jpegQuality', '--jpeg-quality');
+  if (raw.resize !== undefined) c.resize = String(raw.resize).split(',').map((m) => m.trim() as ResizeMethod);
+  return validateDegradeConfig(c);
+}
+
 export function registerSrCommands(train: Command, evaluate: Command): void {
   train
     .command('sr')
     .description('train a super-resolution model (real-time or quality tier; --gan for the SRGAN fine-tune)')
-    .option('--tier <tier>', 'real-time | quality', 'real-time')
+    .option('--tier <tier>', 'real-time | quality | photo (quality-tier network trained on degraded LR: blur, noise, JPEG; default --data 291)', 'real-time')
     .option('--scale <n>', 'upscaling factor (2, 3 or 4)', int('--scale'), 2)
-    .option('--data <folder>', 'folder(s) of HR training images, comma-separated; folder@0.5 downscales that folder by 2 first (e.g. JPEG photos)', DEFAULT_DATA)
+    .option('--data <folder>', 'folder(s) of HR training images, comma-separated; folder@0.5 downscales that folder by 2 first (e.g. JPEG photos); "291" = T91 + BSD200 (default T91, 291 for --tier photo)')
     .option('--scale-aug <factors>', 'also train on every --data folder downscaled by each factor (FSRCNN-style scale augmentation; 1 = off)', '1,0.9,0.8,0.7,0.6')
     .option('--out <folder>', 'run folder (checkpoints/, model/, summary.json); default runs/sr-<tier>-x<scale>')
     .option('--steps <n>', 'total optimizer steps (the LR schedule spans these)', int('--steps'), 20000)
@@ -59,10 +90,29 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
     .option('--d-lr <x>', 'discriminator learning rate', num('--d-lr'), 1e-4)
+    .option('--degrade', 'train on randomly degraded LR (implied by --tier photo); the ranges below apply', false)
+    .option('--clean-prob <p>', 'degraded training: share of clean MATLAB-bicubic patches (default 0.15)')
+    .option('--blur-prob <p>', 'probability of a Gaussian blur (default 0.5)')
+    .option('--blur-sigma <min,max>', 'blur sigma in HR pixels (default 0.2,0.75*scale)')
+    .option('--aniso-prob <p>', 'share of anisotropic (rotated, two-sigma) blurs (default 0.5)')
+    .option('--resize <list>', 'downscaling methods drawn uniformly: bicubic,bilinear,area (default all three)')
+    .option('--noise-prob <p>', 'probability of noise (default 0.4)')
+    .option('--gaussian-prob <p>', 'share of Gaussian noise; the rest is Poisson (default 0.5)')
+    .option('--noise-sigma <min,max>', 'Gaussian noise sigma in grey levels (default 1,10)')
+    .option('--poisson-scale <min,max>', 'Poisson noise scale (default 0.05,1.5)')
+    .option('--gray-noise-prob <p>', 'share of noise that is the same on R, G, B (default 0.4)')
+    .option('--jpeg-prob <p>', 'probability of a JPEG re-encoding (default 0.85)')
+    .option('--jpeg-quality <min,max>', 'JPEG quality range, 1-100 (default 30,95)')
+    .option('--second-prob <p>', 'probability of a second blur/noise/JPEG pass in random order (default 0.3)')
+    .option('--blur2-sigma <min,max>', 'second-pass blur sigma in LR pixels (default 0.2,0.8)')
+    .option('--val-degrade <spec>', 'also validate on the --val-set LR degraded this way (default jpeg:60 when degrading; "none" to skip)')
     .option('--no-progress', 'no progress bar')
     .action(async (raw: Record<string, unknown>) => {
-      const tier = raw.tier as string;
-      if (tier !== 'real-time' && tier !== 'quality') throw new Error(`--tier must be real-time or quality, got "${tier}"`);
+      const tierName = raw.tier as string;
+      if (tierName !== 'real-time' && tierName !== 'quality' && tierName !== 'photo') throw new Error(`--tier must be real-time, quality or photo, got "${tierName}"`);
+      // The photo tier is the quality-tier network trained on degraded LR.
+      const tier = tierName === 'photo' ? 'quality' : tierName;
+      const degrading = tierName === 'photo' || (raw.degrade as boolean);
       const scale = raw.scale as number;
       if (![2, 3, 4].includes(scale)) throw new Error(`--scale must be 2, 3 or 4, got ${scale}`);
       const schedule = raw.schedule as string;
@@ -72,14 +122,18 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
       const valSet = raw.valSet as string;
       const skip = raw.skip as string | undefined;
       if (skip !== undefined && skip !== 'bicubic' && skip !== 'nearest') throw new Error(`--skip must be bicubic or nearest, got "${skip}"`);
+      const degrade = degrading ? degradeConfigFromOptions(raw, scale) : undefined;
+      const valDegradeSpec = (raw.valDegrade as string | undefined) ?? (degrading ? 'jpeg:60' : 'none');
+      const valDegrade = valDegradeSpec === 'none' ? undefined : parseFixedDegradations(valDegradeSpec);
+      const dataSpec = expandDataAliases((raw.data as string | undefined) ?? (tierName === 'photo' ? '291' : DEFAULT_DATA), SR_ROOT);
       const o: SrTrainOptions = {
         tier,
         scale,
         data: withScaleAugmentation(
-          parseSrSources(raw.data as string, (p) => path.resolve(p)),
+          parseSrSources(dataSpec, (p) => path.resolve(p)),
           (raw.scaleAug as string).split(',').map((v) => num('--scale-aug')(v.trim())),
         ),
-        out: path.resolve((raw.out as string | undefined) ?? path.join(repoRoot, 'runs', `sr-${tier}-x${scale}${raw.gan ? '-gan' : ''}`)),
+        out: path.resolve((raw.out as string | undefined) ?? path.join(repoRoot, 'runs', `sr-${tierName}-x${scale}${raw.gan ? '-gan' : ''}`)),
         steps: raw.steps as number,
         batch: raw.batch as number,
         patch: (raw.patch as number | undefined) ?? (scale === 4 ? 24 : 32),
@@ -107,6 +161,8 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         ganLoss,
         advWeight: raw.advWeight as number,
         dLr: raw.dLr as number,
+        degrade,
+        valDegrade,
         progress: raw.progress as boolean,
       };
       if (o.batch < 1 || o.patch < 4 || o.steps < 1) throw new Error('--batch >= 1, --patch >= 4 and --steps >= 1 are required');
@@ -124,9 +180,11 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--range <r>', 'pixel range of a bare ONNX/tfjs model: 0,1 | -1,1 | 0,255', '0,1')
     .option('--tile <n>', 'run in tiles of n LR pixels (0: whole image)', int('--tile'), 0)
     .option('--backend <name>', 'tfjs backend for tfjs models (default wasm)', 'wasm')
+    .option('--degrade <spec>', 'degrade the official LR first: jpeg:<quality> (baseline JPEG, standard tables, 4:2:0), noise:<sigma grey levels>, blur:<sigma LR px>; several with +, e.g. noise:5+jpeg:75')
     .option('--json <file>', 'also write the results as JSON')
     .action(async (raw: Record<string, unknown>) => {
       await runSrEval({
+        degrade: raw.degrade === undefined ? undefined : parseFixedDegradations(raw.degrade as string),
         model: raw.model as string,
         scale: raw.scale as number | undefined,
         sets: (raw.sets as string).split(',').map((s) => s.trim()).filter(Boolean),

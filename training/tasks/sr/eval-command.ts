@@ -13,6 +13,7 @@ import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
 import { bicubicRunner, onnxRunner, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
 import { upscalerRunner, UPSCALER_MODELS, type UpscalerModelName } from '../../eval/sr/peers';
 import { exists } from '../../io/fs';
+import { describeFixedDegradations, type FixedDegradation } from '../../data/degrade';
 
 export interface SrEvalOptions {
   model: string;
@@ -24,6 +25,8 @@ export interface SrEvalOptions {
   tile: number;
   backend: string;
   json?: string;
+  /** Degrade the official LR images first (`--degrade jpeg:60`). */
+  degrade?: FixedDegradation[];
   log?: (s: string) => void;
 }
 
@@ -107,9 +110,10 @@ export async function runSrEval(o: SrEvalOptions): Promise<SetResult[]> {
   const runner = await resolveRunner(o, log);
   const results: SetResult[] = [];
   for (const set of o.sets) {
-    const r = await evaluateSet(runner, set, runner.scale, { root: o.root, limit: o.limit });
+    const r = await evaluateSet(runner, set, runner.scale, { root: o.root, limit: o.limit, degrade: o.degrade });
+    if (o.degrade?.length) r.degrade = describeFixedDegradations(o.degrade);
     results.push(r);
-    log(`${runner.name} x${runner.scale} ${set}: Y-PSNR ${r.psnr.toFixed(3)} dB, SSIM ${r.ssim.toFixed(4)} (${r.images} images, ${r.secondsPerImage.toFixed(3)} s/image)`);
+    log(`${runner.name} x${runner.scale} ${set}${r.degrade ? ` (LR ${r.degrade})` : ''}: Y-PSNR ${r.psnr.toFixed(3)} dB, SSIM ${r.ssim.toFixed(4)} (${r.images} images, ${r.secondsPerImage.toFixed(3)} s/image)`);
   }
   await runner.dispose?.();
   const out = results.map(({ perImage, ...rest }) => ({ ...rest, perImage: perImage.map((p) => ({ ...p, psnr: +p.psnr.toFixed(4), ssim: +p.ssim.toFixed(5) })) }));

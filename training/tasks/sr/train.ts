@@ -13,7 +13,8 @@ import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersMo
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { withRunLock } from '../../checkpoint/lock';
-import { describeSrSources, loadSrDataset, Rng, sampleBatch, type SrDataset, type SrSource } from '../../data/sr-dataset';
+import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
+import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
 import { PixelShuffle } from '../../models/layers';
 import { buildDiscriminator, buildSrModel, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
@@ -61,6 +62,10 @@ export interface SrTrainOptions {
   ganLoss: 'bce' | 'lsgan';
   advWeight: number;
   dLr: number;
+  /** Train on degraded LR (the photo tier): the random pipeline of training/data/degrade.ts. */
+  degrade?: DegradeConfig;
+  /** Also validate on the --val-set LR degraded this way (e.g. jpeg:60); logged next to the clean number. */
+  valDegrade?: FixedDegradation[];
   log?: (line: string) => void;
   /** Show a progress bar (default: yes). */
   progress?: boolean;
@@ -86,8 +91,9 @@ interface TrainState extends Record<string, unknown> {
   lrMult: number;
   elapsedSeconds: number;
   options: Record<string, unknown>;
-  valHistory: { step: number; psnr: number }[];
+  valHistory: { step: number; psnr: number; degraded?: number }[];
   nanRollbacks: number;
+  degradeStats?: DegradeStats;
 }
 
 export function learningRate(o: Pick<SrTrainOptions, 'lr' | 'lrMin' | 'steps' | 'schedule' | 'warmup'>, step: number, timeFraction = 0): number {
@@ -121,7 +127,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const report = await initBackend({ backend: o.backend, log });
   const ckptDir = path.join(o.out, 'checkpoints');
 
-  const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit });
+  const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit, margin: o.degrade ? DEGRADE_MARGIN : 0 });
   log(`data: ${describeSrSources(dataset.sources)}; ${describeLoadReport({ ...dataset.report, label: 'total' })}`);
   for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
 
@@ -153,7 +159,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   }
   log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}`);
 
-  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch };
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, degrade: o.degrade ?? null };
+  if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
   let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0 };
 
@@ -172,17 +179,25 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     log(`resumed from ${latest} at step ${step}`);
   }
   let rng = new Rng(state.rng);
+  state.degradeStats ??= { clean: 0, degraded: 0, failed: 0 };
 
   let valPairs: BenchmarkPair[] | null = null;
+  let valDegraded: BenchmarkPair[] | null = null;
+  const valTag = o.valDegrade?.length ? describeFixedDegradations(o.valDegrade) : '';
   if (o.valSet && o.valEvery > 0) {
     valPairs = await loadBenchmarkPairs(o.valSet, o.scale, { limit: o.valLimit });
+    if (valTag) valDegraded = await loadBenchmarkPairs(o.valSet, o.scale, { limit: o.valLimit, degrade: o.valDegrade });
   }
+  let lastValDegraded: number | undefined = state.valHistory.at(-1)?.degraded;
   const validate = async (): Promise<number | undefined> => {
     if (!valPairs) return undefined;
-    const r = await evaluatePairs(tfjsRunner(generator, { name: 'val', scale: o.scale, range: [0, 1] }), valPairs, o.valSet!, o.scale);
-    state.valHistory.push({ step, psnr: r.psnr });
+    const runner = tfjsRunner(generator, { name: 'val', scale: o.scale, range: [0, 1] });
+    const r = await evaluatePairs(runner, valPairs, o.valSet!, o.scale);
+    lastValDegraded = valDegraded ? (await evaluatePairs(runner, valDegraded, o.valSet!, o.scale)).psnr : undefined;
+    state.valHistory.push({ step, psnr: r.psnr, ...(lastValDegraded !== undefined ? { degraded: lastValDegraded } : {}) });
     return r.psnr;
   };
+  const valLine = (v: number) => `${o.valSet} x${o.scale} Y-PSNR ${v.toFixed(3)} dB${lastValDegraded !== undefined ? ` (${valTag}: ${lastValDegraded.toFixed(3)} dB)` : ''}`;
 
   const save = async (): Promise<string> => {
     state.rng = rng.state();
@@ -230,7 +245,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     }
     const lr = learningRate(o, step, budgetFraction) * state.lrMult;
     setLr(gOpt, lr);
-    const { lr: lrData, hr: hrData } = sampleBatch(dataset, rng, o.batch);
+    const { lr: lrData, hr: hrData } = o.degrade ? await sampleDegradedBatch(dataset, rng, o.batch, o.degrade, state.degradeStats!, log) : sampleBatch(dataset, rng, o.batch);
     const P = o.patch * o.scale;
     const x = tf.tensor4d(lrData, [o.batch, o.patch, o.patch, 3]);
     const y = tf.tensor4d(hrData, [o.batch, P, P, 3]);
@@ -289,7 +304,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     const secs = (performance.now() - startTime) / 1000;
     state.elapsedSeconds = startElapsed + secs;
     if (o.valEvery > 0 && step % o.valEvery === 0) lastVal = await validate();
-    if (lastVal !== undefined && o.valEvery > 0 && step % o.valEvery === 0) log(`step ${step}: ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB`);
+    if (lastVal !== undefined && o.valEvery > 0 && step % o.valEvery === 0) log(`step ${step}: ${valLine(lastVal)}`);
     bar?.update(step, {
       loss: lossValue.toFixed(4),
       sps: ((step - startStep) / Math.max(1e-3, secs)).toFixed(2),
@@ -312,16 +327,19 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const sps = (step - startStep) / Math.max(1e-3, secs);
   log(
     `${stoppedBy === 'time' ? 'stopped early (--max-minutes / --budget-minutes / --stop-after)' : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
-      `${lastVal !== undefined ? `, ${o.valSet} x${o.scale} Y-PSNR ${lastVal.toFixed(3)} dB` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
+      `${lastVal !== undefined ? `, ${valLine(lastVal)}` : ''}${o.degrade ? `, patches clean/degraded/failed ${state.degradeStats!.clean}/${state.degradeStats!.degraded}/${state.degradeStats!.failed}` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
   // A plain model folder next to the checkpoints, for export and eval.
   await saveLayersModel(path.join(o.out, 'model'), generator);
   await writeFileAtomic(
     path.join(o.out, 'summary.json'),
-    JSON.stringify({ step, steps: o.steps, elapsedSeconds: state.elapsedSeconds, backend: report.name, lastLoss, valHistory: state.valHistory, options: archOptions, parameters: generator.countParams(), data: o.data, nanRollbacks: state.nanRollbacks }, null, 1),
+    JSON.stringify({ step, steps: o.steps, elapsedSeconds: state.elapsedSeconds, backend: report.name, lastLoss, valHistory: state.valHistory, options: archOptions, parameters: generator.countParams(), data: o.data, nanRollbacks: state.nanRollbacks, degradeStats: state.degradeStats }, null, 1),
   );
   return { step, lastLoss, valPsnr: lastVal, checkpoint: lastCkptPath, stoppedBy, stepsPerSecond: sps, backend: report.name, lrMult: state.lrMult, nanRollbacks: state.nanRollbacks };
 }
+
+/** LR pixels of real context around a degraded patch (blur and JPEG see neighbours, not a border). */
+export const DEGRADE_MARGIN = 4;
 
 /** One zero-learning-rate step so Adam creates its slot variables (needed before restoring them). */
 async function warmOptimizer(model: tfl.LayersModel, opt: tf.Optimizer, o: SrTrainOptions, isDisc = false): Promise<void> {
