@@ -1,0 +1,301 @@
+/**
+ * CUT and FastCUT end to end on a handful of tiny images (32x32 crops, ngf 4, 1 residual block,
+ * PatchGAN ndf 4 / 2 layers, 16 patches, MLP heads of width 8), real tfjs training steps on the
+ * wasm backend: every GAN loss on every generator, the identity-collapse detector provoked,
+ * resume refused on changed architecture flags, SIGKILL + --resume in child processes against
+ * an uninterrupted run, and ONNX export of the generator with parity.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { runCut, type CutRunOptions } from '../../training/tasks/cut/train';
+import { modeDefaults } from '../../training/tasks/cut/trainer';
+import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../training/checkpoint';
+import { IdentityCollapseDetector } from '../../training/health/detectors';
+import { buildGenerator } from '../../training/models/gan';
+import { exportOnnx } from '../../training/export';
+
+const ROOT = path.resolve(__dirname, '../..');
+let tmp: string;
+let data: string;
+
+async function image(file: string, w: number, h: number, hue: 'red' | 'blue', seed: number): Promise<void> {
+  const px = Buffer.alloc(w * h * 3);
+  let s = seed;
+  for (let i = 0; i < w * h; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const n = (s / 2147483648) * 90;
+    const y = Math.floor(i / w);
+    px[i * 3] = hue === 'red' ? 150 + n : 20 + n / 3;
+    px[i * 3 + 1] = 40 + n / 2 + y;
+    px[i * 3 + 2] = hue === 'blue' ? 150 + n : 20 + n / 3;
+  }
+  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+}
+
+const base = (over: Partial<CutRunOptions> = {}): CutRunOptions => ({
+  data,
+  out: path.join(tmp, `run-${Math.random().toString(36).slice(2)}`),
+  resume: false,
+  mode: 'cut',
+  ...modeDefaults(over.mode ?? 'cut'),
+  generator: 'light',
+  ngf: 4,
+  nBlocks: 1,
+  ndf: 4,
+  dLayers: 2,
+  loss: 'lsgan',
+  lambdaGan: 1,
+  numPatches: 16,
+  nceT: 0.07,
+  netFNc: 8,
+  gpWeight: 10,
+  lr: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  batchSize: 1,
+  crop: 32,
+  loadSize: 36,
+  steps: 3,
+  decayFrom: 1,
+  seed: 3,
+  checkpointEvery: 2,
+  sampleEvery: 3,
+  logEvery: 1,
+  keep: 3,
+  backend: 'wasm',
+  healthWindow: 4,
+  collapseWindow: 3,
+  collapseThreshold: 0.02,
+  maxRollbacks: 3,
+  log: () => {},
+  ...over,
+});
+
+const readRows = async (out: string) => (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-cut-'));
+  data = path.join(tmp, 'toy');
+  for (const d of ['trainA', 'trainB', 'testA', 'testB']) await fs.mkdir(path.join(data, d), { recursive: true });
+  for (let i = 0; i < 4; i++) {
+    await image(path.join(data, 'trainA', `a${i}.png`), 40, 40, 'red', i + 1);
+    await image(path.join(data, 'trainB', `b${i}.png`), 40, 40, 'blue', i + 11);
+  }
+  for (let i = 0; i < 2; i++) {
+    await image(path.join(data, 'testA', `a${i}.png`), 40, 40, 'red', i + 21);
+    await image(path.join(data, 'testB', `b${i}.png`), 40, 40, 'blue', i + 31);
+  }
+});
+
+describe('CUT / FastCUT training', () => {
+  const cases = [
+    { mode: 'cut', loss: 'lsgan', generator: 'light' },
+    { mode: 'cut', loss: 'vanilla', generator: 'resnet' },
+    { mode: 'cut', loss: 'wgan-gp', generator: 'tiny' },
+    { mode: 'fastcut', loss: 'lsgan', generator: 'tiny' },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.mode} with the ${c.loss} loss on the ${c.generator} generator: finite losses, metrics, plot, samples, checkpoint`, async () => {
+      const o = base({ mode: c.mode, ...modeDefaults(c.mode), loss: c.loss, generator: c.generator });
+      const r = await runCut(o);
+      expect(r.stoppedBy).toBe('steps');
+      expect(r.trainer.step).toBe(3);
+      const rows = await readRows(o.out);
+      const steps = rows.filter((x) => x.event === undefined);
+      expect(steps.map((x) => x.step)).toEqual([1, 2, 3]);
+      for (const s of steps) {
+        for (const k of ['gAdv', 'nce', 'nceIdt', 'dReal', 'dFake', 'dAccReal', 'dAccFake', 'gradNormG', 'gradNormD', 'identityDistance', 'lr']) {
+          expect(Number.isFinite(s[k]), `${k} at step ${s.step}`).toBe(true);
+        }
+        // NCE with 16 patches starts near log(16) = 2.8 (times lambda); identity NCE only in CUT mode.
+        expect(s.nce).toBeGreaterThan(0.5 * o.lambdaNce);
+        if (c.mode === 'cut') expect(s.nceIdt).toBeGreaterThan(0.5);
+        else expect(s.nceIdt).toBe(0);
+        if (c.loss === 'wgan-gp') expect(s.gp).toBeGreaterThan(0);
+        expect(s.identityDistance).toBeGreaterThan(0.05);
+      }
+      expect(steps.map((x) => x.lr)).toEqual([2e-4, 2e-4, 1e-4]);
+      const ck = await findLatestCheckpoint(path.join(o.out, 'checkpoints'));
+      expect(ck).toMatch(/step-00000003$/);
+      const st = await readCheckpointState(ck!);
+      expect(st.state.nceLayers).toEqual(r.trainer.nceLayers);
+      expect(r.trainer.nceLayers.length).toBe(4); // 1 residual block: pad, 2 downsamplings, block 0
+      expect((await fs.readdir(path.join(ck!, 'models'))).sort()).toEqual(['D', 'G', 'H0', 'H1', 'H2', 'H3']);
+      expect((await sharp(path.join(o.out, 'loss.png')).metadata()).format).toBe('png');
+      expect((await sharp(path.join(o.out, 'samples', 'step-0000003.png')).metadata()).width).toBeGreaterThan(4 * 32);
+      r.trainer.dispose();
+    });
+  }
+
+  it('one step updates G, every MLP head and D (against an untrained trainer with the same seed)', async () => {
+    const r = await runCut(base({ steps: 1 }));
+    const fresh = await runCut(base({ steps: 0 }));
+    expect(fresh.trainer.step).toBe(0);
+    const pairs: [tfl.LayersModel, tfl.LayersModel][] = [[r.trainer.G, fresh.trainer.G], [r.trainer.D, fresh.trainer.D], ...r.trainer.heads.map((h, i) => [h, fresh.trainer.heads[i]] as [tfl.LayersModel, tfl.LayersModel])];
+    for (const [a, b] of pairs) {
+      const wb = b.getWeights();
+      const d = a.getWeights().reduce((m, w, i) => Math.max(m, tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0]), 0);
+      expect(d, a.name).toBeGreaterThan(0);
+    }
+    r.trainer.dispose();
+    fresh.trainer.dispose();
+  });
+});
+
+describe('identity collapse (FastCUT)', () => {
+  it('fires in real FastCUT training when the output stays within the threshold of the input, and names the remedy', async () => {
+    // Threshold above any real |G(x) - x| of this run: every step counts as "unchanged".
+    const o = base({ mode: 'fastcut', ...modeDefaults('fastcut'), steps: 4, collapseWindow: 3, collapseThreshold: 5 });
+    const r = await runCut(o);
+    const w = r.warnings.find((x) => x.detector === 'identity-collapse');
+    expect(w, 'no identity-collapse warning').toBeDefined();
+    expect(w!.step).toBe(3);
+    expect(w!.evidence.max).toBeLessThan(5);
+    expect(await fs.readFile(path.join(o.out, 'health.log'), 'utf8')).toMatch(/WARN identity-collapse @ step 3.*lower --lambda-nce/);
+    expect((await readRows(o.out)).some((x) => x.event === 'health' && x.detector === 'identity-collapse')).toBe(true);
+    r.trainer.dispose();
+    // The same run at the real threshold: an untrained generator is far from the identity.
+    const q = await runCut(base({ mode: 'fastcut', ...modeDefaults('fastcut'), steps: 4, collapseWindow: 3 }));
+    expect(q.warnings.some((x) => x.detector === 'identity-collapse')).toBe(false);
+    q.trainer.dispose();
+  });
+
+  it('catches a generator that copies its input, not a real one, measured as the trainer does', async () => {
+    // A real network that collapsed to the identity: a 1x1 conv whose kernel is I (+ tiny noise).
+    const copy = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [null, null, 3], filters: 3, kernelSize: 1, useBias: true })] });
+    copy.setWeights([tf.add(tf.reshape(tf.eye(3), [1, 1, 3, 3]), tf.randomUniform([1, 1, 3, 3], -0.003, 0.003, 'float32', 1)), tf.zeros([3])]);
+    const real = await buildGenerator({ generator: 'tiny', ngf: 4, nBlocks: 1, ndf: 4, dLayers: 2 }, 'G', 5);
+    const verdict = (g: tfl.LayersModel) => {
+      const det = new IdentityCollapseDetector({ window: 5 });
+      let fired = false;
+      for (let step = 1; step <= 6; step++) {
+        const d = tf.tidy(() => {
+          const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', step);
+          return tf.mean(tf.abs(tf.sub(g.apply(x) as tf.Tensor, x))).dataSync()[0];
+        });
+        if (det.update(step, d)) fired = true;
+      }
+      return fired;
+    };
+    expect(verdict(copy)).toBe(true);
+    expect(verdict(real)).toBe(false);
+    copy.dispose();
+    real.dispose();
+  });
+});
+
+describe('CUT resume', () => {
+  it('refuses a resume whose architecture flags differ from the checkpoint, naming them', async () => {
+    const o = base({ steps: 2 });
+    (await runCut(o)).trainer.dispose();
+    await expect(runCut({ ...o, resume: true, steps: 3, ngf: 8, generator: 'tiny', explicit: ['ngf', 'generator'] })).rejects.toThrow(
+      /--generator tiny \(the checkpoint has light\), --ngf 8 \(the checkpoint has 4\).*drop these flags/,
+    );
+    // Flags not given explicitly (CLI defaults) do not block a resume.
+    const r = await runCut({ ...o, resume: true, steps: 3, ngf: 64, explicit: [] });
+    expect(r.trainer.step).toBe(3);
+    expect(r.trainer.opts.ngf).toBe(4);
+    r.trainer.dispose();
+  });
+});
+
+function cli(args: string[]): { cmd: string; args: string[] } {
+  return { cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'training/cli.ts'), 'train', 'cut', ...args] };
+}
+
+const childArgs = (out: string, steps: number) => [
+  '--data', data, '--out', out, '--mode', 'cut', '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
+  '--num-patches', '16', '--netf-nc', '8', '--crop', '32', '--load-size', '36', '--steps', String(steps), '--decay-from', '3',
+  '--checkpoint-every', '2', '--sample-every', '100', '--seed', '5', '--backend', 'wasm', '--keep', '10', '--log-every', '1',
+];
+
+describe('CUT kill and resume', () => {
+  it('SIGKILL after the first checkpoint, --resume continues from the saved step and ends where an uninterrupted run ends', async () => {
+    const killed = path.join(tmp, 'killed');
+    const ref = path.join(tmp, 'ref');
+    const steps = 6;
+    const { cmd, args } = cli(childArgs(killed, steps));
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'ignore' });
+    const latestFile = path.join(killed, 'checkpoints', 'latest');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(async () => {
+        try {
+          await fs.access(latestFile);
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        } catch {
+          /* not yet */
+        }
+      }, 50);
+      child.on('exit', (code) => {
+        clearInterval(timer);
+        if (code !== null) reject(new Error(`child exited (${code}) before it was killed`));
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const saved = await findLatestCheckpoint(path.join(killed, 'checkpoints'));
+    const state = await readCheckpointState(saved!);
+    expect(state.step).toBeGreaterThanOrEqual(2);
+    expect(state.step).toBeLessThan(steps);
+    // The killed process left its run lock behind; the resumed run takes it over.
+    expect(JSON.parse(await fs.readFile(path.join(killed, 'run.lock'), 'utf8')).pid).toBe(child.pid);
+
+    const resumed = spawnSync(cmd, [...args, '--resume'], { cwd: ROOT, encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`was locked by process ${child.pid}, which is gone`);
+    expect(resumed.stdout).toContain(`at step ${state.step} (rng ${(state.state as { rng: number }).rng},`);
+    await expect(fs.access(path.join(killed, 'run.lock'))).rejects.toThrow();
+
+    const full = spawnSync(cmd, cli(childArgs(ref, steps)).args, { cwd: ROOT, encoding: 'utf8' });
+    expect(full.status, full.stderr).toBe(0);
+
+    for (const step of [state.step, steps]) {
+      const name = `step-${String(step).padStart(8, '0')}`;
+      const a = await readCheckpointState(path.join(killed, 'checkpoints', name));
+      const b = await readCheckpointState(path.join(ref, 'checkpoints', name));
+      expect(a.state.rng).toBe(b.state.rng);
+      for (const m of ['G', 'D', 'H0', 'H3']) {
+        const ma = await loadLayersModel(path.join(killed, 'checkpoints', name, 'models', m));
+        const mb = await loadLayersModel(path.join(ref, 'checkpoints', name, 'models', m));
+        const wb = mb.getWeights();
+        ma.getWeights().forEach((w, i) => {
+          // Biases of convs feeding an instance norm get zero gradient: Adam turns float noise
+          // into lr-sized steps the norm removes, so those are compared through the outputs.
+          if (w.rank < 2 && step !== state.step && m !== 'H0' && m !== 'H3') return;
+          const diff = tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0];
+          expect(diff, `${m} ${ma.weights[i].name} at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-5);
+        });
+        if (m === 'G' || m === 'D') {
+          const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 9);
+          const out = tf.max(tf.abs(tf.sub(ma.predict(x) as tf.Tensor, mb.predict(x) as tf.Tensor))).dataSync()[0];
+          expect(out, `${m} output at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-4);
+        }
+      }
+    }
+    const rowsA = await readRows(killed);
+    expect(rowsA.filter((r) => r.event === undefined).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 240_000);
+});
+
+describe('CUT export', () => {
+  it('exports the generator to ONNX with parity (the shared exporter)', async () => {
+    const o = base({ steps: 1, generator: 'tiny' });
+    const r = await runCut(o);
+    const file = path.join(tmp, 'cut.onnx');
+    const rep = await exportOnnx(r.trainer.G, { outFile: file, inputRange: [-1, 1], outputRange: [-1, 1], multipleOf: 4 });
+    expect(rep.maxAbsDiff).toBeLessThan(rep.tolerance);
+    expect((await fs.stat(file)).size).toBeGreaterThan(1000);
+    // The checkpoint's G (what `npm run export` reads) is the same model.
+    const g = await loadLayersModel(path.join((await findLatestCheckpoint(path.join(o.out, 'checkpoints')))!, 'models', 'G'));
+    const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 2);
+    expect(tf.max(tf.abs(tf.sub(g.predict(x) as tf.Tensor, r.trainer.G.predict(x) as tf.Tensor))).dataSync()[0]).toBe(0);
+    r.trainer.dispose();
+  });
+});
