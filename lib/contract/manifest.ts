@@ -32,6 +32,13 @@ export const Metric = z.object({
   note: z.string().optional(),
 });
 
+/**
+ * Super-resolution metric keys in `quality[].metrics`: `psnrY` / `ssimY` on the official
+ * MATLAB-bicubic LR images; `psnrYJpeg60` / `ssimYJpeg60` on the same LR re-encoded as baseline
+ * JPEG at quality 60 (standard tables, 4:2:0: `npm run eval -- sr --degrade jpeg:60`), i.e. photos.
+ */
+export const SR_METRIC_KEYS = { psnr: 'psnrY', ssim: 'ssimY', psnrJpeg60: 'psnrYJpeg60', ssimJpeg60: 'ssimYJpeg60' } as const;
+
 export const ModelEntry = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'id: lowercase letters, digits and dashes'),

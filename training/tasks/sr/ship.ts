@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
-import { type ModelEntryInput } from '../../../lib/contract/manifest';
+import { SR_METRIC_KEYS, type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
@@ -18,7 +18,34 @@ import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export/export';
 import { estimateGmacs } from '../../models/sr';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
-import { onnxRunner } from '../../eval/sr/runners';
+import { onnxRunner, type SrRunner } from '../../eval/sr/runners';
+
+/** The photo condition every shipped SR model is also measured in: official LR as baseline JPEG quality 60. */
+export const JPEG60 = [{ kind: 'jpeg', quality: 60 }] as const;
+
+/** Y-PSNR / SSIM of a runner on each set with the LR re-encoded as JPEG-60 (`eval sr --degrade jpeg:60`). */
+export async function measureJpeg60(runner: SrRunner, sets: string[], scale: number, log: (s: string) => void): Promise<Record<string, SetResult>> {
+  const out: Record<string, SetResult> = {};
+  for (const set of sets) {
+    const r = await evaluateSet(runner, set, scale, { degrade: [...JPEG60] });
+    out[set] = r;
+    log(`${runner.name} ${set} x${scale} (LR jpeg:60): Y-PSNR ${r.psnr.toFixed(3)} dB, SSIM ${r.ssim.toFixed(4)}`);
+  }
+  return out;
+}
+
+/** Adds the JPEG-60 numbers to a manifest quality list (one entry per set). */
+export function withJpeg60(quality: NonNullable<ModelEntryInput['quality']>, jpeg: Record<string, SetResult>): NonNullable<ModelEntryInput['quality']> {
+  return quality.map((q) => {
+    const j = jpeg[q.dataset];
+    if (!j) return q;
+    return {
+      ...q,
+      metrics: { ...q.metrics, [SR_METRIC_KEYS.psnrJpeg60]: +j.psnr.toFixed(3), [SR_METRIC_KEYS.ssimJpeg60]: +j.ssim.toFixed(4) },
+      note: `${(q.note ?? '').replace(/; psnrYJpeg60.*$/, '')}; psnrYJpeg60/ssimYJpeg60: the LR re-encoded as baseline JPEG quality 60 (eval sr --degrade jpeg:60)`,
+    };
+  });
+}
 
 const MANIFEST = path.join(repoRoot, 'public/models/manifest.json');
 
@@ -43,7 +70,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; history?: { untilStep: number; batch: number; patch: number }[] };
+  const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; history?: { untilStep: number; batch: number; patch: number }[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   const model = await loadLayersModel(path.join(ckpt, 'models', 'generator'));
   const scale = opts.scale;
@@ -52,9 +79,10 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const rep = await exportOnnx(model, { outFile, inputName: 'input', outputName: 'output', inputRange: [0, 1], outputRange: [0, 1], metadata: { 'ganvas.id': o.id } });
   log(`exported ${outFile}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
 
-  const tier = o.tier ?? (opts.gan ? 'photo' : opts.tier);
+  const tier = o.tier ?? (opts.gan || opts.degrade ? 'photo' : opts.tier);
   const skip = model.layers.some((l) => l.name === 'skip_bicubic') ? 'bicubic' : 'nearest-neighbour';
   const results: SetResult[] = [];
+  let jpeg: Record<string, SetResult> = {};
   if (!o.noEval) {
     const runner = await onnxRunner(outFile, { name: o.id, scale, inputName: 'input', outputName: 'output', inputRange: [0, 1], outputRange: [0, 1] });
     for (const set of o.sets) {
@@ -62,18 +90,22 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       results.push(r);
       log(`${o.id} ${set} x${scale}: Y-PSNR ${r.psnr.toFixed(3)} dB, SSIM ${r.ssim.toFixed(4)}, ${r.secondsPerImage.toFixed(3)} s/image (onnxruntime-node, 1 thread)`);
     }
+    jpeg = await measureJpeg60(runner, o.sets, scale, log);
     await runner.dispose?.();
   }
   const raw = JSON.parse(await fs.readFile(MANIFEST, 'utf8')) as { models: ModelEntryInput[] };
   const previous = raw.models.find((m) => m.id === o.id);
   const quality = o.noEval
     ? (previous?.quality ?? [])
-    : results.map((r) => ({
-        dataset: r.set,
-        metrics: { psnrY: +r.psnr.toFixed(3), ssimY: +r.ssim.toFixed(4), secondsPerImage: +r.secondsPerImage.toFixed(3) },
-        note: `x${scale}, official MATLAB-bicubic LR, Y channel (BT.601), shave ${scale}, onnxruntime-node`,
-      }));
-  const tierName = tier === 'real-time' ? 'Real-time' : tier === 'quality' ? 'Quality' : 'Photo (SRGAN)';
+    : withJpeg60(
+        results.map((r) => ({
+          dataset: r.set,
+          metrics: { psnrY: +r.psnr.toFixed(3), ssimY: +r.ssim.toFixed(4), secondsPerImage: +r.secondsPerImage.toFixed(3) },
+          note: `x${scale}, official MATLAB-bicubic LR, Y channel (BT.601), shave ${scale}, onnxruntime-node`,
+        })),
+        jpeg,
+      );
+  const tierName = tier === 'real-time' ? 'Real-time' : tier === 'quality' ? 'Quality' : opts.degrade ? 'Photo (JPEG, noise)' : 'Photo (SRGAN)';
   const entry: ModelEntryInput = {
     id: o.id,
     name: o.name ?? `${tierName} super-resolution x${scale}`,
@@ -89,20 +121,22 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
         ? `ESPCN/FSRCNN-class x${scale} upscaler (${rep.parameters} parameters): a few convs at LR resolution, depth-to-space, residual over ${skip} upsampling.`
         : tier === 'quality'
           ? `EDSR-baseline-like x${scale} upscaler (${rep.parameters} parameters): residual blocks at LR resolution, depth-to-space tail, residual over ${skip} upsampling.`
-          : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of ${opts.init ? `the PSNR-trained ${opts.init}` : 'a PSNR-trained generator'}: sharper textures, lower PSNR.`),
+          : opts.degrade
+            ? `Photo x${scale} upscaler for JPEGs and noisy photos (${rep.parameters} parameters, the quality-tier network): ${opts.init ? `${opts.init} ` : ''}fine-tuned with L1 on LR made by random blur, bicubic/bilinear/area downscaling, Gaussian/Poisson noise and JPEG re-encoding (quality ${(opts.degrade.jpegQuality as number[] | undefined)?.join('-') ?? '30-95'}), so it removes compression blocks and noise instead of sharpening them.`
+            : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of ${opts.init ? `the PSNR-trained ${opts.init}` : 'a PSNR-trained generator'}: sharper textures, lower PSNR.`),
     tile: { size: tier === 'real-time' ? 256 : 128, overlap: tier === 'real-time' ? 8 : 16 },
     tier,
     parameters: rep.parameters,
     gmacs256: +estimateGmacs(model, 256, 256).toFixed(3),
     bytes: rep.bytes,
     training: {
-      data: `${o.data ?? opts.data ?? 'T91 (91 images)'}; random crops, flips, 90-degree rotations, MATLAB-bicubic LR on the fly`,
+      data: `${o.data ?? opts.data ?? 'T91 (91 images)'}; random crops, flips, 90-degree rotations, ${opts.degrade ? `LR degraded on the fly (Real-ESRGAN/BSRGAN-style blur, downscale, noise, JPEG; ${Math.round(((opts.degrade.cleanProb as number) ?? 0) * 100)}% clean MATLAB-bicubic patches)` : 'MATLAB-bicubic LR on the fly'}`,
       steps: step,
       hours: +(elapsed / 3600).toFixed(2),
       backend: 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)',
       notes:
         o.notes ??
-        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}`,
+        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
     },
     quality,
     card: `docs/models/${o.id}.md`,
