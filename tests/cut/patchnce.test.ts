@@ -61,7 +61,7 @@ describe('PatchNCE loss', () => {
     const ids = samplePatchIds(h * w, p, new Rng(7));
     const head = buildMlpHead(c, nc, 'Htest', 11);
     // Weights of order 1 (the N(0, 0.02) init makes the normalised output ill-conditioned for FD).
-    head.setWeights(head.weights.map((x, i) => tf.tensor(values(x.shape.reduce((a, v) => a * (v as number), 1), 20 + i).map((v) => v * 0.8), x.shape as number[])));
+    head.setWeights(head.weights.map((x, i) => tf.tensor(values((x.shape as number[]).reduce((a, v) => a * v, 1), 20 + i).map((v) => v * 0.8), x.shape as number[])));
     const feat = tf.variable(tf.tensor4d(values(b * h * w * c, 3), [b, h, w, c]));
     const keyFeat = tf.tensor4d(values(b * h * w * c, 4), [b, h, w, c]);
     const keys = tf.tidy(() => projectPatches(keyFeat, ids, head));
