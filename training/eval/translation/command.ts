@@ -139,7 +139,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .requiredOption('--run <folder>', 'run folder with checkpoints/step-N (read only)')
     .option('--data <folder>', "dataset (default: the one the run's newest checkpoint names)")
     .option('--out <folder>', 'where curve.json and curve.png go (default: runs/eval/curve-<run name>)')
-    .option('--limit <n>', 'at most this many test images per direction', int('--limit'))
+    .option('--limit <n>', 'test images per direction (the first n by file name; keeps one checkpoint to seconds)', int('--limit'), 60)
     .option('--force', 'score again the checkpoints already in curve.json', false)
     .option('--judge-dir <folder>', 'judge to use (default: checkpoints/classifiers/<dataset>)')
     .option('--backend <name>', 'tfjs backend', 'wasm')

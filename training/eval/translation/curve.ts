@@ -14,7 +14,7 @@ import { readCheckpointState, loadLayersModel } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { exists } from '../../io/fs';
 import { writePlotPng } from '../../viz/plot';
-import { tfjsTranslator } from '../cyclegan/translators';
+import { fastLayersTranslator } from '../cyclegan/translators';
 import { evaluateTranslator, makeEvalContext, type Direction, type EvalContext, type TranslationMetrics } from './evaluate';
 import type { JudgeData } from './classifier';
 
@@ -77,7 +77,7 @@ export async function scoreCheckpoint(ctx: EvalContext, ckpt: string, opts: { li
   ] as [string, Direction][]) {
     const folder = path.join(ckpt, 'models', g);
     if (!(await exists(path.join(folder, 'model.json')))) continue;
-    const t = tfjsTranslator(await loadLayersModel(folder), `${path.basename(ckpt)}#${g}`);
+    const t = await fastLayersTranslator(await loadLayersModel(folder), `${path.basename(ckpt)}#${g}`);
     try {
       point[dir] = (await evaluateTranslator(ctx, t, dir, { limit: opts.limit, log: opts.log })).metrics;
     } finally {

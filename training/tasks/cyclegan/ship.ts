@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     .option('--target-edges <x>', 'edge correlation the A->B model should reach', parseFloat)
     .option('--checkpoint <step-N>', 'ship this checkpoint instead of the best-scoring one')
     .option('--curve-out <folder>', 'where the learning curve is written (default: runs/eval/curve-<run name>)')
-    .option('--curve-limit <n>', 'test images per direction for the curve (default: all)', (v) => parseInt(v, 10))
+    .option('--curve-limit <n>', 'test images per direction for the learning curve', (v) => parseInt(v, 10), 60)
     .option('--backend <b>', 'tfjs backend', 'wasm')
     .option('--card-note <md>', 'extra paragraph for both model cards (e.g. how the run was made, browser speed)')
     .parse(process.argv)
