@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { candidatesTable, initBackend, probeBackends } from './index';
+import { BACKEND_NAMES, candidatesTable, ENABLE_COMMAND, initBackend, probeBackends, type BackendName } from './index';
 
 /** `ganvas backends [--backend NAME]`: which tfjs backends work here and why not the others. */
 export function registerBackendsCommand(program: Command): void {
   program
     .command('backends')
     .description('list the tfjs training backends, whether each is usable here and why; --backend NAME tries one')
-    .option('--backend <name>', 'start this backend (tensorflow-gpu, tensorflow, webgpu, wasm, cpu or auto) and run a test op')
+    .option('--backend <name>', `start this backend (${BACKEND_NAMES.join(', ')} or auto) and run a test op`)
     .action(async (opts: { backend?: string }) => {
       if (!opts.backend) {
         const probes = await probeBackends();
@@ -15,6 +15,11 @@ export function registerBackendsCommand(program: Command): void {
         console.log(candidatesTable(probes));
         const auto = probes.find((p) => p.usable && p.autoPick);
         console.log(`auto picks: ${auto?.name ?? 'nothing'}`);
+        const missing = probes.filter((p) => !p.usable);
+        if (missing.length) {
+          console.log('to enable:');
+          for (const p of missing) console.log(`  ${p.name.padEnd(14)} ${ENABLE_COMMAND[p.name as BackendName]}`);
+        }
         return;
       }
       const report = await initBackend({ backend: opts.backend });

@@ -14,7 +14,8 @@
  * driver, CUDA 11.2 and cuDNN 8.1 for the libtensorflow 2.9 that tfjs-node 4.x downloads).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -31,8 +32,10 @@ export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorf
 
 /** The one command that makes a missing backend usable (printed by `ganvas backends`). */
 export const ENABLE_COMMAND: Record<BackendName, string> = {
-  'tensorflow-gpu': 'npm install @tensorflow/tfjs-node-gpu@4.22.0   (needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)',
-  tensorflow: 'npm install @tensorflow/tfjs-node@4.22.0',
+  // .npmrc sets ignore-scripts (no CUDA download for onnxruntime-node); tfjs-node's install script
+  // must run to fetch libtensorflow, onnxruntime-node's must still skip.
+  'tensorflow-gpu': 'ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts=false @tensorflow/tfjs-node-gpu@4.22.0   (needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1)',
+  tensorflow: 'ONNXRUNTIME_NODE_INSTALL=skip npm install --ignore-scripts=false @tensorflow/tfjs-node@4.22.0',
   webgpu: 'sudo apt-get install libvulkan1 mesa-vulkan-drivers   (plus your GPU\'s Vulkan driver)',
   native: `npm install onnxruntime-node@${PINNED_ORT_VERSION}`,
   wasm: 'npm install @tensorflow/tfjs-backend-wasm@4.22.0',
@@ -150,7 +153,7 @@ async function activateTfBackend(name: string): Promise<void> {
 async function probeTensorflowGpu(): Promise<Probe> {
   const base = { name: 'tensorflow-gpu' as const, autoPick: true };
   const imp = await importOptional(GPU_PKG);
-  if (!imp.ok) return { ...base, usable: false, why: imp.why };
+  if (!imp.ok) return { ...base, usable: false, why: /not installed/.test(imp.why) ? `not installed (${ENABLE_COMMAND['tensorflow-gpu'].split('   ')[0]})` : imp.why };
   const cuda = probeCudaInChild();
   if (!cuda.ok) return { ...base, usable: false, why: cuda.why };
   return { ...base, usable: true, why: cuda.why, activate: () => activateTfBackend('tensorflow') };
@@ -163,6 +166,7 @@ async function probeTensorflow(gpuPackageLoaded: boolean): Promise<Probe> {
   if (gpuPackageLoaded) {
     return { ...base, usable: true, why: `libtensorflow on the CPU via ${GPU_PKG} (no GPU device)`, activate: () => activateTfBackend('tensorflow') };
   }
+  if (/not installed/.test(imp.why)) return { ...base, usable: false, why: `not installed (${ENABLE_COMMAND.tensorflow})` };
   return { ...base, usable: false, why: imp.why };
 }
 
@@ -191,6 +195,56 @@ function vulkanLoaderMissing(): boolean {
   return !(ldconfig.stdout ?? '').includes('libvulkan.so.1');
 }
 
+/**
+ * Dawn writes to the native stderr while it starts (`XDG_RUNTIME_DIR is invalid or not set`
+ * from its window-system code, Vulkan warnings with its CI build paths for adapters it rejects).
+ * A private, empty XDG_RUNTIME_DIR silences the first.
+ */
+function dawnEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const dir = env.XDG_RUNTIME_DIR;
+  if (dir && existsSync(dir)) return env;
+  const own = path.join(os.tmpdir(), `ganvas-xdg-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(own, { recursive: true, mode: 0o700 });
+  return { ...env, XDG_RUNTIME_DIR: own };
+}
+
+interface AdapterProbe {
+  found: boolean;
+  desc?: string;
+  fallback?: boolean;
+  error?: string;
+  /** Dawn's own stderr while it looked (kept out of the user's terminal, used in the reason) */
+  dawnSays?: string;
+}
+
+/**
+ * Asks Dawn for an adapter in a child process, so that probing never prints Dawn's native
+ * warnings into this process's stderr and a failing driver cannot take this process down.
+ */
+function probeAdapterInChild(): AdapterProbe {
+  let spec = 'webgpu';
+  try {
+    spec = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+  } catch (err) {
+    return { found: false, error: `the 'webgpu' (Dawn) package is not installed: ${message(err)}` };
+  }
+  const script =
+    `const m = await import(${JSON.stringify(spec)});` +
+    `try { const gpu = m.create([]); const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });` +
+    `const i = a ? a.info : null;` +
+    `console.log('ADAPTER ' + JSON.stringify(a ? { found: true, desc: [i.vendor, i.architecture, i.description].filter(Boolean).join(' '), fallback: i.isFallbackAdapter === true } : { found: false }));` +
+    `} catch (e) { console.log('ADAPTER ' + JSON.stringify({ found: false, error: String(e && e.message || e).split('\\n')[0] })); }` +
+    `process.exit(0);`;
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: dawnEnv(process.env), encoding: 'utf8', timeout: 60_000 });
+  const line = (res.stdout ?? '').split('\n').find((l) => l.startsWith('ADAPTER '));
+  const dawnSays = (res.stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/XDG_RUNTIME_DIR|^- While|^at /.test(l))[0];
+  if (!line) return { found: false, error: `Dawn's test process failed (status ${res.status ?? res.signal})`, dawnSays };
+  return { ...(JSON.parse(line.slice('ADAPTER '.length)) as AdapterProbe), dawnSays };
+}
+
 async function probeWebgpu(): Promise<Probe> {
   const base = { name: 'webgpu' as const };
   if (vulkanLoaderMissing()) {
@@ -201,15 +255,28 @@ async function probeWebgpu(): Promise<Probe> {
       why: 'no Vulkan loader (libvulkan.so.1) for Dawn; install libvulkan1 and a GPU driver (or SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium)',
     };
   }
-  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
-  try {
-    const spec = 'webgpu';
-    mod = await import(spec);
-  } catch (err) {
-    return { ...base, usable: false, autoPick: false, why: `the 'webgpu' (Dawn) package did not load: ${message(err)}` };
+  const probe = probeAdapterInChild();
+  if (probe.error) return { ...base, usable: false, autoPick: false, why: `Dawn failed to start: ${probe.error}` };
+  if (!probe.found) {
+    return {
+      ...base,
+      usable: false,
+      autoPick: false,
+      why: `Dawn found no GPU adapter (${probe.dawnSays ? `Dawn: "${probe.dawnSays.slice(0, 80)}"; ` : ''}no usable Vulkan driver; for SwiftShader set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)`,
+    };
   }
-  let adapter: GPUAdapter | null;
-  try {
+  const desc = probe.desc ?? '';
+  const software = probe.fallback === true || SOFTWARE_ADAPTER.test(desc);
+  const activate = async (): Promise<void> => {
+    const env = dawnEnv(process.env);
+    if (env.XDG_RUNTIME_DIR !== process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
+    let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    try {
+      const spec = 'webgpu';
+      mod = await import(spec);
+    } catch (err) {
+      throw new Error(`the 'webgpu' (Dawn) package did not load: ${message(err)}`);
+    }
     const g = globalThis as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
     const gpu = mod.create([]);
@@ -218,22 +285,9 @@ async function probeWebgpu(): Promise<Probe> {
     } else if (!(g.navigator as { gpu?: GPU }).gpu) {
       Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     }
-    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (err) {
-    return { ...base, usable: false, autoPick: false, why: `Dawn failed to start: ${message(err)}` };
-  }
-  if (!adapter) {
-    return {
-      ...base,
-      usable: false,
-      autoPick: false,
-      why: 'Dawn found no GPU adapter (no Vulkan driver; for SwiftShader set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)',
-    };
-  }
-  const info = (adapter as GPUAdapter & { info: GPUAdapterInfo }).info;
-  const desc = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  const software = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE_ADAPTER.test(desc);
-  const activate = async (): Promise<void> => {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('Dawn found an adapter in its test process but none in this one');
+    const info = (adapter as GPUAdapter & { info: GPUAdapterInfo }).info;
     const webgpuPkg = await import('@tensorflow/tfjs-backend-webgpu');
     if (!tf.findBackendFactory('webgpu')) {
       // tfjs-backend-webgpu only self-registers when navigator.gpu existed at import time.
@@ -263,7 +317,7 @@ async function probeWebgpu(): Promise<Probe> {
       ...base,
       usable: true,
       autoPick: false,
-      why: `software adapter (${desc || 'fallback'}): works when asked for with --backend webgpu, but is not picked automatically because wasm is faster`,
+      why: `software adapter (${desc || 'fallback'}): works when asked for with --backend webgpu, but is not picked automatically because native/wasm are faster`,
       activate,
     };
   }

@@ -60,9 +60,9 @@ function nativeState(): NativeState {
 }
 
 /** Session cache statistics (the leak check reads these). */
-export function nativeStats(): { sessions: number; created: number; released: number; fallbacks: number } {
+export function nativeStats(): { sessions: number; created: number; released: number; runs: number; fallbacks: number } {
   const s = nativeState();
-  return { sessions: s.cache.size, created: s.cache.created, released: s.cache.released, fallbacks: s.fallbacks };
+  return { sessions: s.cache.size, created: s.cache.created, released: s.cache.released, runs: s.cache.runs, fallbacks: s.fallbacks };
 }
 
 export function setNativeStrict(strict: boolean): void {

@@ -149,6 +149,8 @@ export class SessionCache {
   private readonly map = new Map<string, CachedSession>();
   created = 0;
   released = 0;
+  /** runs of every session, ever */
+  runs = 0;
 
   constructor(
     private readonly ort: OrtNative,
@@ -202,6 +204,7 @@ export class SessionCache {
       throw new Error(`native ${entry.op}: onnxruntime failed to run ${entry.key}: ${firstLine(err)}`);
     }
     entry.runs++;
+    this.runs++;
   }
 
   clear(): void {
