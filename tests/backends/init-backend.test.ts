@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, initBackend, parseTfDeviceLog } from '../../training/backends';
+import { nativeStats } from '../../training/backends/native/kernels';
 
 describe('initBackend', () => {
   it('auto picks the best usable backend, says why in one line, and lists every candidate', async () => {
@@ -28,6 +29,28 @@ describe('initBackend', () => {
     const back = await initBackend({ backend: 'wasm', log: () => {} });
     expect(back.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('native is picked before plain wasm when onnxruntime-node loads; --backend wasm still forces plain wasm', async () => {
+    const auto = await initBackend({ log: () => {} });
+    const native = auto.candidates.find((c) => c.name === 'native')!;
+    expect(native.usable, native.why).toBe(true);
+    expect(native.why).toMatch(/onnxruntime-node 1\.30\.0/);
+    if (!auto.candidates.slice(0, BACKEND_NAMES.indexOf('native')).some((c) => c.usable && !/software/.test(c.why))) {
+      expect(auto.name).toBe('native');
+      expect(auto.reason).toMatch(/^best usable: wasm with convolutions/);
+    }
+    const conv = (): void => tf.dispose(tf.tidy(() => tf.conv2d(tf.ones([1, 6, 6, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 2]) as tf.Tensor4D, 1, 'same')));
+    await initBackend({ backend: 'native', log: () => {} });
+    let runs = nativeStats().runs;
+    conv();
+    expect(nativeStats().runs).toBe(runs + 1);
+    const plain = await initBackend({ backend: 'wasm', log: () => {} });
+    expect(plain.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    runs = nativeStats().runs;
+    conv();
+    expect(nativeStats().runs, 'plain wasm ran a kernel on onnxruntime').toBe(runs);
   });
 
   it('an unknown backend is an error listing every candidate and why', async () => {

@@ -80,7 +80,8 @@ function message(err: unknown): string {
 function isModuleNotFound(err: unknown, pkg: string): boolean {
   const e = err as { code?: string; message?: string };
   return (
-    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(e?.message ?? '')) &&
+    // Vite (vitest) reports an optional peer dependency that is absent as 'Could not resolve "pkg" imported by "ganvas"'
+    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Could not resolve/.test(e?.message ?? '')) &&
     (e?.message ?? '').includes(pkg)
   );
 }
