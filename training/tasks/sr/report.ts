@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
-import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
+import { parseManifest, SR_METRIC_KEYS, type ModelEntry } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { writePng, type RgbImage } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
@@ -18,6 +18,10 @@ import { evaluateSet, loadBenchmarkPairs, repoRoot } from '../../eval/sr/evaluat
 import { bicubicRunner, onnxRunner, type SrRunner } from '../../eval/sr/runners';
 import { upscalerRunner } from '../../eval/sr/peers';
 import { srMetrics } from '../../eval/sr/metrics';
+import { parseFixedDegradations } from '../../data/degrade';
+
+/** The photo condition of the JPEG columns: official LR re-encoded as baseline JPEG quality 60. */
+const JPEG = parseFixedDegradations('jpeg:60');
 
 const SETS = ['Set5', 'Set14', 'BSD100'] as const;
 
@@ -40,6 +44,8 @@ interface PeerResult {
   psnr: number;
   ssim: number;
   secondsPerImage: number;
+  /** e.g. "jpeg:60"; absent for the official clean LR. */
+  degrade?: string;
 }
 
 async function readPeers(dir: string): Promise<PeerResult[]> {
@@ -56,9 +62,48 @@ async function readPeers(dir: string): Promise<PeerResult[]> {
 
 const fmt = (v: number | undefined, d = 2) => (v === undefined ? '-' : v.toFixed(d));
 
-function q(m: ModelEntry, set: string): { psnr?: number; ssim?: number; sec?: number } {
+function q(m: ModelEntry, set: string): { psnr?: number; ssim?: number; sec?: number; jpegPsnr?: number; jpegSsim?: number } {
   const e = m.quality.find((x) => x.dataset === set);
-  return { psnr: e?.metrics.psnrY, ssim: e?.metrics.ssimY, sec: e?.metrics.secondsPerImage };
+  return { psnr: e?.metrics.psnrY, ssim: e?.metrics.ssimY, sec: e?.metrics.secondsPerImage, jpegPsnr: e?.metrics[SR_METRIC_KEYS.psnrJpeg60], jpegSsim: e?.metrics[SR_METRIC_KEYS.ssimJpeg60] };
+}
+
+/**
+ * Crops of one JPEG-60 input (the official LR re-encoded at quality 60), side by side:
+ * HR, the JPEG LR (nearest-neighbour enlarged), bicubic and each given model. Returns a table.
+ */
+async function makeJpegCrops(scale: number, set: string, image: string, region: [number, number, number], models: { label: string; runner: SrRunner }[], outDir: string): Promise<string[]> {
+  const p = (await loadBenchmarkPairs(set, scale, { degrade: JPEG })).find((x) => x.name === image);
+  if (!p) throw new Error(`${set}/${image} not found`);
+  const [x, y, s] = region;
+  const base = image.replace(/\.png$/, '');
+  const nearest = (img: RgbImage): RgbImage => {
+    const out = new Uint8Array(img.width * scale * img.height * scale * 3);
+    for (let yy = 0; yy < img.height * scale; yy++)
+      for (let xx = 0; xx < img.width * scale; xx++) out.set(img.data.subarray(((Math.floor(yy / scale) * img.width + Math.floor(xx / scale)) * 3), (Math.floor(yy / scale) * img.width + Math.floor(xx / scale)) * 3 + 3), (yy * img.width * scale + xx) * 3);
+    return { width: img.width * scale, height: img.height * scale, data: out };
+  };
+  const outs: { label: string; img: RgbImage; psnr?: number }[] = [
+    { label: 'HR', img: p.hr },
+    { label: 'JPEG-60 input (enlarged)', img: nearest(p.lr) },
+  ];
+  for (const m of [{ label: 'bicubic', runner: bicubicRunner(scale) }, ...models]) {
+    const img = await m.runner.upscale(p.lr);
+    outs.push({ label: m.label, img, psnr: srMetrics(img, p.hr, scale, { gray: p.gray }).psnr });
+  }
+  const files: string[] = [];
+  for (const o of outs) {
+    const file = path.join(outDir, `jpeg60-x${scale}-${base}-${o.label.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '').toLowerCase()}.png`);
+    await writePng(file, crop(o.img, x, y, s, s));
+    files.push(path.relative(path.join(repoRoot, 'docs'), file));
+  }
+  return [
+    `x${scale}, ${set} ${image}, LR re-encoded as JPEG quality 60 (${s}x${s} HR crop at ${x},${y}; whole-image Y-PSNR in the header):`,
+    '',
+    `| ${outs.map((o) => (o.psnr === undefined ? o.label : `${o.label} ${fmt(o.psnr)} dB`)).join(' | ')} |`,
+    `|${outs.map(() => '---').join('|')}|`,
+    `| ${files.map((f) => `![](${f})`).join(' | ')} |`,
+    '',
+  ];
 }
 
 /** Crops of one benchmark image: HR, bicubic, ours, peer (same region). */
@@ -115,13 +160,14 @@ async function main(): Promise<void> {
   }
 
   const bicubic: Record<string, PeerResult> = {};
+  const bicubicJpeg: Record<string, PeerResult> = {};
   for (const scale of [2, 4]) {
     for (const set of SETS) {
-      const r = await evaluateSet(bicubicRunner(scale), set, scale);
-      bicubic[`${set}x${scale}`] = r;
+      bicubic[`${set}x${scale}`] = await evaluateSet(bicubicRunner(scale), set, scale);
+      bicubicJpeg[`${set}x${scale}`] = await evaluateSet(bicubicRunner(scale), set, scale, { degrade: JPEG });
     }
   }
-  const peer = (model: string, set: string, scale: number) => peers.find((p) => p.model === `upscalerjs-esrgan-${model}` && p.set === set && p.scale === scale);
+  const peer = (model: string, set: string, scale: number, degrade?: string) => peers.find((p) => p.model === `upscalerjs-esrgan-${model}` && p.set === set && p.scale === scale && p.degrade === degrade);
 
   // docs/sr-results.md
   const lines: string[] = [
@@ -129,22 +175,47 @@ async function main(): Promise<void> {
     '',
     'Y-PSNR (dB) / SSIM on the standard benchmarks, all measured by `npm run eval -- sr` on this machine with the same code: official MATLAB-bicubic LR images (`LR_bicubic/X<s>`) paired with the top-left HR crop, 8-bit outputs, BT.601 Y, border shave = scale, SSIM as in the reference MATLAB code. The evaluator is calibrated: plain bicubic reproduces the published numbers (Set5 x2 33.66, Set5 x4 28.42, Set14 x2 30.24; see `tests/sr/calibration.test.ts`). Paper rows are copied from the papers (they trained for days on GPUs; shown as targets).',
     '',
+    '**Clean** columns use the official LR images as they are. **JPEG-60** columns use the same LR images re-encoded as baseline JPEG at quality 60 (libjpeg standard quantisation tables, 4:2:0 chroma, like a phone photo or a web image) before upscaling: `npm run eval -- sr --model <id> --degrade jpeg:60` (noise and blur: `--degrade noise:5`, `--degrade blur:1`, or several: `noise:5+jpeg:75`). The photo tier is trained for this input; the other tiers are trained on clean LR and gain little or nothing over bicubic on it.',
+    '',
   ];
   for (const scale of [2, 4]) {
-    lines.push(`## x${scale}`, '', '| model | params | Set5 | Set14 | BSD100 | source |', '|---|---|---|---|---|---|');
+    lines.push(
+      `## x${scale}`,
+      '',
+      '| model | params | clean Set5 | clean Set14 | clean BSD100 | JPEG-60 Set5 | JPEG-60 Set14 | JPEG-60 BSD100 | source |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
     const cell = (p?: number, s?: number) => (p === undefined ? '-' : `${fmt(p)} / ${fmt(s, 4)}`);
-    lines.push(`| bicubic | - | ${SETS.map((s) => cell(bicubic[`${s}x${scale}`].psnr, bicubic[`${s}x${scale}`].ssim)).join(' | ')} | measured |`);
+    const b = (s: string) => bicubic[`${s}x${scale}`];
+    const bj = (s: string) => bicubicJpeg[`${s}x${scale}`];
+    lines.push(`| bicubic | - | ${SETS.map((s) => cell(b(s).psnr, b(s).ssim)).join(' | ')} | ${SETS.map((s) => cell(bj(s).psnr, bj(s).ssim)).join(' | ')} | measured |`);
     for (const m of ours.filter((e) => e.scale === scale)) {
-      lines.push(`| **${m.id}** (${m.tier}) | ${m.parameters} | ${SETS.map((s) => cell(q(m, s).psnr, q(m, s).ssim)).join(' | ')} | measured (ONNX, onnxruntime-node) |`);
+      lines.push(`| **${m.id}** (${m.tier}) | ${m.parameters} | ${SETS.map((s) => cell(q(m, s).psnr, q(m, s).ssim)).join(' | ')} | ${SETS.map((s) => cell(q(m, s).jpegPsnr, q(m, s).jpegSsim)).join(' | ')} | measured (ONNX, onnxruntime-node) |`);
     }
     for (const name of ['slim', 'medium', 'thick']) {
       const r = SETS.map((s) => peer(name, s, scale));
-      if (r.every((x) => !x)) continue;
-      lines.push(`| UpscalerJS esrgan-${name} | - | ${r.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | measured (tfjs wasm) |`);
+      const rj = SETS.map((s) => peer(name, s, scale, 'jpeg:60'));
+      if (r.every((x) => !x) && rj.every((x) => !x)) continue;
+      lines.push(`| UpscalerJS esrgan-${name} | - | ${r.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | ${rj.map((x) => cell(x?.psnr, x?.ssim)).join(' | ')} | measured (tfjs wasm) |`);
     }
-    for (const [name, v] of Object.entries(REPORTED)) lines.push(`| ${name} | - | ${v[scale].map((x) => (x === null ? '-' : x.toFixed(2))).join(' | ')} | quoted in the issue |`);
-    for (const [name, v] of Object.entries(PAPER)) lines.push(`| ${name} | - | ${v[scale].map((x) => x.toFixed(2)).join(' | ')} | paper |`);
+    for (const [name, v] of Object.entries(REPORTED)) lines.push(`| ${name} | - | ${v[scale].map((x) => (x === null ? '-' : x.toFixed(2))).join(' | ')} | - | - | - | quoted in the issue |`);
+    for (const [name, v] of Object.entries(PAPER)) lines.push(`| ${name} | - | ${v[scale].map((x) => x.toFixed(2)).join(' | ')} | - | - | - | paper |`);
     lines.push('');
+  }
+  // Crops of a JPEG input: bicubic, the best clean model (quality tier), the photo tier, UpscalerJS.
+  if (a.crops !== false) {
+    lines.push('## A JPEG input, upscaled', '');
+    for (const scale of [2, 4]) {
+      const pick = (tier: string) => ours.filter((m) => m.scale === scale && m.tier === tier).at(-1);
+      const models: { label: string; runner: SrRunner }[] = [];
+      for (const m of [pick('quality'), pick('photo')]) {
+        if (m) models.push({ label: m.id, runner: await onnxRunner(path.join(repoRoot, 'public/models', m.file), { name: m.id, scale: m.scale, inputName: m.input.name, outputName: m.output.name, inputRange: m.input.range, outputRange: m.output.range }) });
+      }
+      models.push({ label: 'UpscalerJS esrgan-slim', runner: await upscalerRunner('slim', scale) });
+      const c = cropRegion(scale)[0];
+      lines.push(...(await makeJpegCrops(scale, c.set, c.image, c.region, models, path.join(repoRoot, 'docs/images/sr'))));
+      for (const m of models) await m.runner.dispose?.();
+    }
   }
   lines.push(
     'Speed: see `docs/bench-sr.md` (all models timed in one run on one 512x512 input). For scale, on this shared 2-core machine UpscalerJS esrgan-thick took 29 s (x4) and 117 s (x2) per Set5 image in tfjs wasm during evaluation, our models 0.03-0.6 s in onnxruntime-node (load varied a lot, so per-image evaluation timings are not comparable across models).',
@@ -192,7 +263,8 @@ async function main(): Promise<void> {
       const sl = peer('slim', s, m.scale);
       const th = peer('thick', s, m.scale);
       const thq = Object.values(REPORTED)[0][m.scale][SETS.indexOf(s)];
-      return `| ${s} | ${fmt(b.psnr)} / ${fmt(b.ssim, 4)} | **${fmt(o.psnr)} / ${fmt(o.ssim, 4)}** | ${sl ? `${fmt(sl.psnr)} / ${fmt(sl.ssim, 4)}` : '-'} | ${th ? `${fmt(th.psnr)} / ${fmt(th.ssim, 4)}` : thq ? `${thq.toFixed(2)} (quoted in the issue)` : '-'} | ${Object.values(PAPER).map((v) => v[m.scale][SETS.indexOf(s)].toFixed(2)).join(' / ')} |`;
+      const bj = bicubicJpeg[`${s}x${m.scale}`];
+      return `| ${s} | ${fmt(b.psnr)} / ${fmt(b.ssim, 4)} | **${fmt(o.psnr)} / ${fmt(o.ssim, 4)}** | ${fmt(bj.psnr)} / ${o.jpegPsnr === undefined ? '-' : `**${fmt(o.jpegPsnr)}**`} | ${sl ? `${fmt(sl.psnr)} / ${fmt(sl.ssim, 4)}` : '-'} | ${th ? `${fmt(th.psnr)} / ${fmt(th.ssim, 4)}` : thq ? `${thq.toFixed(2)} (quoted in the issue)` : '-'} | ${Object.values(PAPER).map((v) => v[m.scale][SETS.indexOf(s)].toFixed(2)).join(' / ')} |`;
     });
     const card = [
       `# ${m.name} (\`${m.id}\`)`,
@@ -207,11 +279,11 @@ async function main(): Promise<void> {
       '',
       '## Quality (Y-PSNR dB / SSIM)',
       '',
-      '| set | bicubic | this model | UpscalerJS esrgan-slim | UpscalerJS esrgan-thick | papers: SRCNN / FSRCNN / VDSR (PSNR) |',
-      '|---|---|---|---|---|---|',
+      '| set | bicubic | this model | JPEG-60 input: bicubic / this model (PSNR) | UpscalerJS esrgan-slim | UpscalerJS esrgan-thick | papers: SRCNN / FSRCNN / VDSR (PSNR) |',
+      '|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      'Measured with `npm run eval -- sr --model ' + m.id + '` (ONNX through onnxruntime-node) on the official MATLAB-bicubic LR images; see [../sr-results.md](../sr-results.md).',
+      'Measured with `npm run eval -- sr --model ' + m.id + '` (ONNX through onnxruntime-node) on the official MATLAB-bicubic LR images, and with `--degrade jpeg:60` on the same LR re-encoded as baseline JPEG quality 60; see [../sr-results.md](../sr-results.md).',
       '',
       ...(shipped[m.id]?.notes ? ['## Honest notes', '', shipped[m.id].notes!, ''] : []),
       '## Before / after',
