@@ -108,7 +108,7 @@ describe('no leaks on the native backend', () => {
     const t = tf.randomUniform([1, 24, 24, 3], -1, 1, 'float32', 2);
     const opt = tf.train.adam(1e-3);
     const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-    const step = (): void => tf.dispose(opt.minimize(() => tf.mean(tf.abs(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))), true, vars));
+    const step = (): void => tf.dispose(opt.minimize(() => tf.mean(tf.abs(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))), true, vars)!);
     step();
     step();
     const before = { tensors: tf.memory().numTensors, buffers: tf.engine().backend.numDataIds(), sessions: nativeStats().sessions, created: nativeStats().created };
