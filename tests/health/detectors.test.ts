@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DivergenceDetector,
   DOverpowerDetector,
+  IdentityCollapseDetector,
   formatWarning,
   meanPairwiseDistance,
   modeCollapseCheck,
@@ -82,5 +83,29 @@ describe('divergence detector', () => {
     expect(w?.message).toMatch(/gAdv=NaN/);
     expect(w?.message).toMatch(/gradNormD=Infinity/);
     expect(w?.remedy).toMatch(/roll/);
+  });
+});
+
+describe('identity-collapse detector', () => {
+  it('fires when |G(x) - x| stays under the threshold for a whole window, with evidence and a remedy', () => {
+    const det = new IdentityCollapseDetector({ window: 10, threshold: 0.02 });
+    const fired = [];
+    // Healthy at first, then the output drifts to the input and stays there.
+    for (let step = 1; step <= 40; step++) {
+      const d = step <= 15 ? 0.3 - step * 0.01 : 0.005 + 0.001 * Math.sin(step);
+      const w = det.update(step, d);
+      if (w) fired.push(w);
+    }
+    // First full window below 0.02: steps 16-25; then the cooldown (= window) until 35.
+    expect(fired.map((w) => w.step)).toEqual([25, 35]);
+    expect(fired[0].detector).toBe('identity-collapse');
+    expect(fired[0].evidence.max).toBeLessThan(0.02);
+    expect(formatWarning(fired[0])).toMatch(/WARN identity-collapse @ step 25.*no longer differs from its input.*Remedy: .*--lambda-nce/);
+  });
+
+  it('stays quiet while the output changes, on one low step, and on NaN', () => {
+    const det = new IdentityCollapseDetector({ window: 5, threshold: 0.02 });
+    const seq = [0.2, 0.01, 0.015, 0.01, 0.03, 0.01, 0.01, NaN, 0.01, 0.25, 0.01];
+    expect(seq.map((d, i) => det.update(i + 1, d)).filter(Boolean)).toEqual([]);
   });
 });
