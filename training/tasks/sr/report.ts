@@ -158,6 +158,12 @@ async function main(): Promise<void> {
   } catch {
     /* optional */
   }
+  // "<id>@degrade" holds the card of a degradation-trained model shipped under an id whose
+  // current manifest entry may still be an older model (sr-photo-x4 was an SRGAN fine-tune).
+  for (const m of ours) {
+    const d = shipped[`${m.id}@degrade`];
+    if (d && /degraded on the fly/.test(m.training?.data ?? '')) shipped[m.id] = d;
+  }
 
   const bicubic: Record<string, PeerResult> = {};
   const bicubicJpeg: Record<string, PeerResult> = {};
