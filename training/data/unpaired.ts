@@ -2,7 +2,8 @@
  * Unpaired image datasets for CycleGAN (a folder with trainA/trainB, optionally testA/testB)
  * and the paper's jitter: resize to loadSize x loadSize, random crop to cropSize, random
  * horizontal flip. Images are decoded once (bad files skipped and counted, grayscale expanded,
- * mixed sizes resized) and kept in memory as 8-bit RGB at loadSize.
+ * mixed sizes resized, images too small to upscale to loadSize (shorter side under loadSize / 4)
+ * skipped with the reason) and kept in memory as 8-bit RGB at loadSize.
  *
  * Every random choice comes from a small seeded generator whose whole state is one number, so a
  * resumed run draws exactly the crops, flips and pool choices it would have drawn.
@@ -80,9 +81,27 @@ export async function loadUnpairedDataset(root: string, opts: UnpairedOptions): 
       `dataset folder ${root} lacks ${missing.join(' and ')}: a CycleGAN dataset needs trainA/ (domain A images) and trainB/ (domain B images), optionally testA/ and testB/`,
     );
   }
+  for (const d of ['trainA', 'trainB', 'testA', 'testB'].filter((x) => entries.has(x))) {
+    if (!(await fs.stat(path.join(root, d))).isDirectory()) {
+      throw new Error(`${path.join(root, d)} is a file, not a folder: a CycleGAN dataset needs trainA/ and trainB/ folders of images`);
+    }
+  }
+  const minSide = Math.max(8, Math.ceil(opts.loadSize / 4));
   const load = async (name: string): Promise<Domain> => {
     const folder = path.join(root, name);
-    const { images, files, report } = await loadImageFolder(folder, { limit: opts.limit, maxPixels: 4096 * 4096 });
+    const loaded = await loadImageFolder(folder, { limit: opts.limit, maxPixels: 4096 * 4096 });
+    const report = loaded.report;
+    const images: RgbImage[] = [];
+    const files: string[] = [];
+    loaded.images.forEach((img, i) => {
+      if (Math.min(img.width, img.height) < minSide) {
+        report.skipped.push({ file: path.basename(loaded.files[i]), reason: `too small (${img.width}x${img.height}: under ${minSide} px, a quarter of --load-size ${opts.loadSize})` });
+        report.loaded--;
+        return;
+      }
+      images.push(img);
+      files.push(loaded.files[i]);
+    });
     log(describeLoadReport(report));
     const resized: RgbImage[] = [];
     for (const img of images) resized.push(await resizeRgb(img, opts.loadSize, opts.loadSize));
