@@ -21,6 +21,13 @@ export interface TileOptions {
   multipleOf?: number;
   /** Output pixels per input pixel. */
   scale?: number;
+  /**
+   * Start every tile at a multiple of multipleOf (the last tile may then be shorter, padded by
+   * reflection like the whole image would be). A network that downsamples by multipleOf is then run on
+   * the same sampling grid in every tile as on the whole image: with fixed normalization statistics
+   * (lib/runtime/whole-image.ts) the tiles reproduce the whole-image run.
+   */
+  align?: boolean;
 }
 
 export interface Span {
@@ -69,7 +76,7 @@ export interface TilePlan {
  * Splits one axis of `length` pixels into the fewest spans of at most `size` pixels that overlap by
  * >= `overlap`, evenly spaced, such that no pixel is covered by more than two spans.
  */
-export function planAxis(length: number, size: number, overlap: number, multipleOf = 1): Span[] {
+export function planAxis(length: number, size: number, overlap: number, multipleOf = 1, align = false): Span[] {
   if (!Number.isInteger(length) || length <= 0) throw new Error(`axis length must be a positive integer, got ${length}`);
   const m = Math.max(1, Math.floor(multipleOf));
   const s = Math.floor(size / m) * m;
@@ -78,15 +85,20 @@ export function planAxis(length: number, size: number, overlap: number, multiple
   if (length <= s) return [{ start: 0, length, padded: roundUp(length, m), overlapBefore: 0, overlapAfter: 0 }];
   for (let n = Math.max(2, Math.ceil((length - overlap) / (s - overlap))); ; n++) {
     const len = Math.min(s, roundUp(Math.ceil((length + (n - 1) * overlap) / n), m));
-    const starts = Array.from({ length: n }, (_, i) => Math.round((i * (length - len)) / (n - 1)));
-    const ok = starts.every((st, i) => i === 0 || (starts[i - 1] + len - st >= overlap && (i < 2 || st >= starts[i - 2] + len)));
+    const even = (i: number) => (i * (length - len)) / (n - 1);
+    // aligned: interior starts round down to a multiple of m, the last one up (so it stays <= len long)
+    const starts = Array.from({ length: n }, (_, i) =>
+      !align || m === 1 ? Math.round(even(i)) : i === n - 1 ? Math.ceil(even(i) / m) * m : Math.floor(even(i) / m) * m,
+    );
+    const lens = starts.map((st, i) => (i === n - 1 ? length - st : len));
+    const ok = starts.every((st, i) => i === 0 || (starts[i - 1] + lens[i - 1] - st >= overlap && (i < 2 || st >= starts[i - 2] + lens[i - 2])));
     if (!ok) continue;
     return starts.map((start, i) => ({
       start,
-      length: len,
-      padded: len,
-      overlapBefore: i === 0 ? 0 : starts[i - 1] + len - start,
-      overlapAfter: i === n - 1 ? 0 : start + len - starts[i + 1],
+      length: lens[i],
+      padded: roundUp(lens[i], m),
+      overlapBefore: i === 0 ? 0 : starts[i - 1] + lens[i - 1] - start,
+      overlapAfter: i === n - 1 ? 0 : start + lens[i] - starts[i + 1],
     }));
   }
 }
@@ -94,8 +106,8 @@ export function planAxis(length: number, size: number, overlap: number, multiple
 export function planTiles(width: number, height: number, opts: TileOptions): TilePlan {
   const scale = opts.scale ?? 1;
   const m = opts.multipleOf ?? 1;
-  const xs = planAxis(width, opts.size, opts.overlap, m);
-  const ys = planAxis(height, opts.size, opts.overlap, m);
+  const xs = planAxis(width, opts.size, opts.overlap, m, opts.align);
+  const ys = planAxis(height, opts.size, opts.overlap, m, opts.align);
   const tiles: Tile[] = [];
   ys.forEach((sy, row) =>
     xs.forEach((sx, col) =>

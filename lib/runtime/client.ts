@@ -9,6 +9,7 @@
  *   rt.dispose()
  */
 import type { BackendInfo, BackendPref, CamSpec, ErrorCode, ImageSpec, ModelSource, Request, Response, TensorMeta } from './protocol';
+import type { Normalization } from './whole-image';
 
 export class RuntimeError extends Error {
   constructor(public code: ErrorCode, message: string) {
@@ -21,7 +22,7 @@ type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; onP
 
 export interface ImageJob {
   id: number;
-  promise: Promise<{ bitmap: ImageBitmap; width: number; height: number; ms: number; tiles: number }>;
+  promise: Promise<{ bitmap: ImageBitmap; width: number; height: number; ms: number; tiles: number; normalization: Normalization; statsFrom: { width: number; height: number } | null }>;
   cancel: () => void;
 }
 
@@ -89,10 +90,11 @@ export async function createRuntime(prefer: BackendPref = 'auto', wasmPaths = `$
     },
     runImage(key, source, spec, on) {
       const id = nextId++;
-      const promise = call<'image-done'>({ type: 'image', id, key, source, spec }, source instanceof ImageBitmap ? [source] : [], (m) => {
+      const norm = spec.norm ?? normFromUrl(location.search);
+      const promise = call<'image-done'>({ type: 'image', id, key, source, spec: norm ? { ...spec, norm } : spec }, source instanceof ImageBitmap ? [source] : [], (m) => {
         if (m.type === 'decoded') on?.decoded?.(m.width, m.height, m.tiles);
         else if (m.type === 'progress') on?.progress?.(m.done, m.total, m.elapsedMs);
-      }).then((r) => ({ bitmap: r.bitmap, width: r.width, height: r.height, ms: r.ms, tiles: r.tiles }));
+      }).then((r) => ({ bitmap: r.bitmap, width: r.width, height: r.height, ms: r.ms, tiles: r.tiles, normalization: r.normalization, statsFrom: r.statsFrom }));
       return { id, promise, cancel: () => worker.postMessage({ type: 'cancel', id: nextId++, target: id } satisfies Request) };
     },
     validate(bytes, opts) {
@@ -118,6 +120,18 @@ export async function createRuntime(prefer: BackendPref = 'auto', wasmPaths = `$
       worker.terminate();
     },
   };
+}
+
+/**
+ * Normalization override from the page URL, for comparisons and benchmarks: `?norm=per-tile` (each tile its
+ * own instance-norm statistics, the old behaviour) or `?norm=whole-image&stats=1024` (statistics copy size).
+ */
+export function normFromUrl(search: string): ImageSpec['norm'] | undefined {
+  const q = new URLSearchParams(search);
+  const mode = q.get('norm');
+  const stats = Number(q.get('stats'));
+  if (mode !== 'per-tile' && mode !== 'whole-image' && !(stats > 0)) return undefined;
+  return { ...(mode === 'per-tile' || mode === 'whole-image' ? { mode } : {}), ...(stats > 0 ? { statsSize: Math.floor(stats) } : {}) };
 }
 
 /** Backend preference from `?backend=wasm|webgpu|auto` (wins) or the saved setting. */

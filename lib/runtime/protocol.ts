@@ -3,6 +3,7 @@
  * Every request carries an `id`; the worker answers with the same id (progress messages may repeat).
  */
 import type { Feather, Range } from '../imaging';
+import type { Normalization } from './whole-image';
 
 export type BackendPref = 'auto' | 'wasm' | 'webgpu';
 export type Backend = 'webgpu' | 'wasm';
@@ -31,6 +32,12 @@ export interface ImageSpec {
   multipleOf: number;
   tile: { size: number; overlap: number };
   feather: Feather;
+  /**
+   * Instance-norm models: 'whole-image' (default) takes normalization statistics from the whole photo
+   * (downscaled to statsSize when larger) and runs every tile with them; 'per-tile' lets each tile use its
+   * own (the patchwork of before; for comparison). Ignored for models without instance norm.
+   */
+  norm?: { mode?: 'whole-image' | 'per-tile'; statsSize?: number };
 }
 
 export interface CamSpec {
@@ -61,7 +68,11 @@ export type Response =
   | { type: 'result'; id: number; data: Float32Array; dims: number[]; ms: number }
   | { type: 'decoded'; id: number; width: number; height: number; tiles: number }
   | { type: 'progress'; id: number; done: number; total: number; elapsedMs: number }
-  | { type: 'image-done'; id: number; bitmap: ImageBitmap; width: number; height: number; ms: number; tiles: number }
+  | {
+      type: 'image-done'; id: number; bitmap: ImageBitmap; width: number; height: number; ms: number; tiles: number;
+      /** How normalization was done: 'none' (no instance norm), 'per-tile', or 'whole-image' (statistics taken at statsFrom). */
+      normalization: Normalization; statsFrom: { width: number; height: number } | null;
+    }
   | { type: 'validated'; id: number; problems: string[]; inputs: TensorMeta[]; outputs: TensorMeta[]; probe?: { in: number[]; out: number[] } }
   | { type: 'cam-done'; id: number; latencyMs: number; backend: Backend; gpuOutput: boolean; gpuInput: boolean; note: string }
   | { type: 'snapshot'; id: number; blob: Blob }

@@ -5,15 +5,9 @@
  * folder (copied there by scripts/copy-ort.mjs), never from a CDN and never bundled.
  */
 import type * as Ort from 'onnxruntime-web';
-import {
-  blendRect,
-  blendTile,
-  nchwToRGBA,
-  planTiles,
-  rgbaToNCHW,
-  roundUp,
-  type TilePlan,
-} from '../imaging';
+import { nchwToRGBA, rgbaToNCHW, roundUp } from '../imaging';
+import { inspectInstanceNorm, rewriteInstanceNorm, type NormModelInfo } from '../onnx/instance-norm';
+import { ContractError, planImage, runTiledImage, type Feeds, type TensorData, type Variant } from './whole-image';
 import {
   MAX_OUTPUT_PIXELS,
   MAX_OUTPUT_SIDE,
@@ -215,7 +209,14 @@ async function imageJob(req: Extract<Request, { type: 'image' }>): Promise<void>
     bmp.close();
     throw new WorkerError('too-large', `The result would be ${outW}x${outH} (${((outW * outH) / 1e6).toFixed(0)} MP), over the browser's canvas limit (${MAX_OUTPUT_SIDE} px per side, ${MAX_OUTPUT_PIXELS / 1e6 | 0} MP). Use a smaller scale or image.`);
   }
-  const plan: TilePlan = planTiles(W, H, { size: spec.tile.size, overlap: spec.tile.overlap, multipleOf: spec.multipleOf, scale: S });
+  const s = sessions.get(key);
+  if (!s) {
+    bmp.close();
+    throw new WorkerError('load', `model "${key}" is not loaded`);
+  }
+  // instance-norm models: whole-image statistics, then every tile with them fixed (lib/runtime/whole-image.ts)
+  const info = normInfo.get(key) ?? { inputName: s.inputNames[0], outputName: s.outputNames[0], opset: 0, layers: [] };
+  const { plan, normalization } = planImage(W, H, spec, info, spec.norm);
   post({ type: 'decoded', id, width: W, height: H, tiles: plan.tiles.length });
   let out: Uint8ClampedArray;
   try {
@@ -224,27 +225,92 @@ async function imageJob(req: Extract<Request, { type: 'image' }>): Promise<void>
     bmp.close();
     throw new WorkerError('too-large', `Not enough memory for a ${outW}x${outH} result (${((outW * outH * 4) / 1e6).toFixed(0)} MB).`);
   }
+  let statsFrom: { width: number; height: number } | null = null;
   try {
-    for (const t of plan.tiles) {
-      // yield to the event loop so a cancel message is seen between tiles
-      await new Promise((r) => setTimeout(r, 0));
-      if (cancelled.has(id)) throw new WorkerError('cancelled', 'Cancelled');
-      const rgba = readRegion(bmp, t.x, t.y, t.w, t.h);
-      const x = rgbaToNCHW(rgba, t.w, t.h, spec.inRange, t.tw, t.th);
-      const y = await runTensor(key, x, [1, 3, t.th, t.tw]);
-      const [n, c, oh, ow] = y.dims;
-      if (n !== 1 || c !== 3 || oh !== t.th * S || ow !== t.tw * S) {
-        throw new WorkerError('contract', `The model returned ${y.dims.join('x')} for a 1x3x${t.th}x${t.tw} input; expected 1x3x${t.th * S}x${t.tw * S} (scale ${S}).`);
-      }
-      const tileOut = nchwToRGBA(y.data, ow, oh, spec.outRange, t.w * S, t.h * S);
-      blendTile(out, outW, tileOut, blendRect(t, S), spec.feather);
-      post({ type: 'progress', id, done: t.index + 1, total: plan.tiles.length, elapsedMs: performance.now() - t0 });
-    }
+    const r = await runTiledImage({
+      width: W,
+      height: H,
+      read: (x, y, w, h) => readRegion(bmp, x, y, w, h),
+      readScaled: (w, h) => readScaled(bmp, w, h),
+      spec,
+      info,
+      run: (variant, feeds) => runVariant(key, variant, feeds),
+      norm: spec.norm,
+      out,
+      beforeRun: async () => {
+        // yield to the event loop so a cancel message is seen between model runs
+        await new Promise((r) => setTimeout(r, 0));
+        if (cancelled.has(id)) throw new WorkerError('cancelled', 'Cancelled');
+      },
+      // a statistics copy the backend cannot hold (memory, GPU buffer limits) is retried smaller
+      isRetryable: (e) => e instanceof WorkerError && e.code === 'run',
+      onTile: (done, total) => post({ type: 'progress', id, done, total, elapsedMs: performance.now() - t0 }),
+    });
+    statsFrom = r.statsFrom && { width: r.statsFrom.width, height: r.statsFrom.height };
+  } catch (e) {
+    if (e instanceof ContractError) throw new WorkerError('contract', e.message);
+    throw e;
   } finally {
     if (!(req.source instanceof ImageBitmap)) bmp.close();
   }
   const bitmap = await createImageBitmap(new ImageData(out as Uint8ClampedArray<ArrayBuffer>, outW, outH));
-  post({ type: 'image-done', id, bitmap, width: outW, height: outH, ms: performance.now() - t0, tiles: plan.tiles.length }, [bitmap]);
+  post({ type: 'image-done', id, bitmap, width: outW, height: outH, ms: performance.now() - t0, tiles: plan.tiles.length, normalization, statsFrom }, [bitmap]);
+}
+
+/** The model variants of lib/onnx/instance-norm.ts, created on first use from the loaded bytes. */
+async function variantSession(key: string, variant: Variant): Promise<Ort.InferenceSession> {
+  if (variant === 'plain') {
+    const s = sessions.get(key);
+    if (!s) throw new WorkerError('load', `model "${key}" is not loaded`);
+    return s;
+  }
+  let m = variants.get(key);
+  if (!m) variants.set(key, (m = new Map()));
+  let p = m.get(variant);
+  if (!p) {
+    const bytes = modelBytes.get(key);
+    if (!bytes) throw new WorkerError('load', `model "${key}" is not loaded`);
+    p = createSession(rewriteInstanceNorm(bytes, variant));
+    m.set(variant, p);
+    p.catch(() => m!.delete(variant));
+  }
+  return p;
+}
+
+async function releaseVariants(key: string): Promise<void> {
+  const m = variants.get(key);
+  variants.delete(key);
+  for (const p of m?.values() ?? []) await (await p.catch(() => null))?.release();
+}
+
+async function runVariant(key: string, variant: Variant, feeds: Feeds): Promise<Record<string, TensorData>> {
+  const o = needOrt();
+  const s = await variantSession(key, variant);
+  const input: Record<string, Ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) input[name] = new o.Tensor('float32', t.data, t.dims);
+  let out: Ort.InferenceSession.ReturnType;
+  try {
+    out = await s.run(input);
+  } catch (e) {
+    const x = Object.values(feeds).find((t) => t.dims.length === 4 && t.dims[1] === 3);
+    throw new WorkerError('run', `the model${variant === 'plain' ? '' : ` (${variant} variant)`} failed on a ${x?.dims.join('x') ?? '?'} input: ${(e as Error).message ?? e}`);
+  }
+  const res: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(out)) {
+    res[name] = { data: (await t.getData()) as Float32Array, dims: [...t.dims] };
+    t.dispose();
+  }
+  return res;
+}
+
+/** The whole bitmap scaled to w x h (the statistics copy), with the browser's high-quality smoothing. */
+function readScaled(src: ImageBitmap, w: number, h: number): Uint8ClampedArray {
+  const c = new OffscreenCanvas(w, h);
+  const ctx = c.getContext('2d', { willReadFrequently: true })!;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(src, 0, 0, src.width, src.height, 0, 0, w, h);
+  return ctx.getImageData(0, 0, w, h).data;
 }
 
 async function validate(req: Extract<Request, { type: 'validate' }>): Promise<void> {
@@ -379,6 +445,9 @@ function readMirrored(frame: ImageBitmap, spec: CamSpec): Uint8ClampedArray {
 }
 
 const modelBytes = new Map<string, Uint8Array>();
+/** Per model: input/output names and InstanceNormalization layers (no layers: tiles run as they are). */
+const normInfo = new Map<string, NormModelInfo>();
+const variants = new Map<string, Map<Variant, Promise<Ort.InferenceSession>>>();
 
 async function handle(req: Request): Promise<void> {
   switch (req.type) {
@@ -398,8 +467,16 @@ async function handle(req: Request): Promise<void> {
         await s.release();
         throw new WorkerError('contract', `This model does not follow the Ganvas contract:\n- ${problems.join('\n- ')}`);
       }
+      let info: NormModelInfo;
+      try {
+        info = inspectInstanceNorm(bytes);
+      } catch {
+        info = { inputName: s.inputNames[0], outputName: s.outputNames[0], opset: 0, layers: [] }; // onnxruntime read it; run it as it is
+      }
       sessions.set(req.key, s);
       modelBytes.set(req.key, bytes);
+      normInfo.set(req.key, info);
+      await releaseVariants(req.key);
       if (old) await old.release();
       post({ type: 'loaded', id: req.id, key: req.key, inputs: meta(s.inputMetadata), outputs: meta(s.outputMetadata), ms: performance.now() - t0, fromCache });
       return;
@@ -408,6 +485,8 @@ async function handle(req: Request): Promise<void> {
       const s = sessions.get(req.key);
       sessions.delete(req.key);
       modelBytes.delete(req.key);
+      normInfo.delete(req.key);
+      await releaseVariants(req.key);
       if (s) await s.release();
       post({ type: 'ok', id: req.id });
       return;
