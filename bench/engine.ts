@@ -1,15 +1,19 @@
 /**
- * Engine bench (`npm run bench:engine`): everything measured in one run on this machine.
- *  - wasm forward 3x3 conv GFLOP/s (64 -> 64 channels, 128x128, FLOPs = 2 * MACs)
- *  - training step (forward + backward + Adam, batch 1) of the ResNet generator (ngf 32, 6 blocks,
- *    128x128) and the 70x70 PatchGAN (ndf 64, 128x128) on wasm and on cpu
- *  - the generator step's achieved GFLOP/s (forward + backward counted as 3x forward FLOPs)
- *  - the targets: generator step GFLOP/s >= 30% of the forward-conv GFLOP/s; wasm >= 100x cpu
- *  - the kernels that dominate a wasm generator step
- *  - a WebGPU (Dawn) correctness row when an adapter exists (SwiftShader counts; not a speed row)
+ * Engine bench (`npm run bench:engine`): both CPU training backends measured in the same run.
+ *  - plain `wasm` (tfjs-backend-wasm, XNNPACK, one thread) and `native` (the same backend with its
+ *    convolutions, their gradients and matrix products on onnxruntime-node's CPU kernels, 2 threads)
+ *  - rows: forward 3x3 conv; ResNet generator step (ngf 32, 6 blocks, 128x128); 70x70 PatchGAN step;
+ *    a full CycleGAN step (G and F light generators ngf 32, two PatchGANs, both Adam updates) at
+ *    128 and 256 px; an SR quality-tier x2 step (batch 16); the onnxruntime MatMul ceiling
+ *  - each row as wall time and process CPU time, GFLOP/s (from wall time: native uses both cores,
+ *    so its CPU time is about twice its wall time) and % of the MatMul ceiling, and native / wasm
+ *  - the filter-gradient formulations (im2col + SGEMM vs the swapped-axes Conv) per shape class
+ *  - the kernels that dominate a step on each backend (tf.profile)
+ *  - a leak check: RSS, tensors and sessions over --leak-steps (default 1000) native steps
+ *  - optional: the cpu backend (--cpu-steps N) and a WebGPU (Dawn) correctness row (--webgpu)
  * Prints JSON on stdout and writes docs/bench-engine.md.
  *
- * Options: --cpu-steps N (default 1), --steps N (wasm steps timed, default 3), --no-cpu, --out PATH.
+ * Options: --steps N (timed steps per row, default 3), --leak-steps N, --cpu-steps N, --webgpu, --out PATH.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -19,9 +23,14 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../training/backends';
+import { loadOrt, SessionCache } from '../training/backends/native/ort';
+import { nativeStats, setFilterGradMethod } from '../training/backends/native/kernels';
+import { GraphBuilder, encodeModel } from '../training/export/onnx/builder';
 import { resnetGenerator } from '../training/models/resnet-generator';
 import { patchGan } from '../training/models/patchgan';
-import { countParams, macs } from '../training/models/stats';
+import { buildSrModel } from '../training/models/sr';
+import { macs } from '../training/models/stats';
+import { CycleGanTrainer, type TrainerOptions } from '../training/tasks/cyclegan/trainer';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -31,17 +40,23 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 const has = (name: string): boolean => process.argv.includes(`--${name}`);
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
 function machine(): Record<string, string | number> {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  let flags = '';
   try {
-    const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const m = /model name\s*:\s*(.+)/.exec(info);
     if (m) cpuModel = m[1].trim();
+    const f = /flags\s*:\s*(.+)/.exec(info)?.[1] ?? '';
+    flags = ['avx2', 'fma', 'avx512f'].filter((x) => f.split(' ').includes(x)).join(' ');
   } catch {
     // not Linux
   }
   return {
     cpuModel,
+    simd: flags,
     cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
@@ -52,13 +67,13 @@ function machine(): Record<string, string | number> {
 }
 
 interface Timing {
-  /** process CPU time (user + system), ms: what this single-threaded engine really spent */
-  cpu: number[];
-  /** wall-clock ms: inflated when other processes share the cores */
+  /** wall ms per run */
   wall: number[];
+  /** process CPU ms (user + system, all threads) per run */
+  cpu: number[];
 }
 
-async function timeIt(fn: () => Promise<void>, warmup: number, runs: number): Promise<Timing> {
+async function timeIt(fn: () => Promise<void> | void, warmup: number, runs: number): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await fn();
   const t: Timing = { cpu: [], wall: [] };
   for (let i = 0; i < runs; i++) {
@@ -74,38 +89,82 @@ async function timeIt(fn: () => Promise<void>, warmup: number, runs: number): Pr
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function convGflops(): Promise<{ shape: string; ms: number; wallMs: number; gflops: number }> {
+interface Measure {
+  wallMs: number;
+  cpuMs: number;
+  runs: number;
+  gflops: number;
+}
+
+function measure(t: Timing, flops: number): Measure {
+  const wallMs = median(t.wall);
+  return { wallMs, cpuMs: median(t.cpu), runs: t.wall.length, gflops: flops / wallMs / 1e6 };
+}
+
+/** onnxruntime's SGEMM through the same binding and session options: the practical ceiling. */
+function matMulCeiling(): { n: number; threads2: Measure; threads1: Measure } {
+  const load = loadOrt();
+  if (!load.ok) throw new Error(load.why);
+  const n = 2048;
+  const one = (threads: number): Measure => {
+    const cache = new SessionCache(load.ort, 2, threads);
+    const g = new GraphBuilder();
+    g.reserve('a');
+    g.reserve('b');
+    g.reserve('y');
+    g.node('MatMul', ['a', 'b'], {}, { outputs: ['y'] });
+    const model = encodeModel(g.toModel({ inputs: [{ name: 'a', dims: [n, n] }, { name: 'b', dims: [n, n] }], outputs: [{ name: 'y', dims: [n, n] }] }));
+    const e = cache.get('matmul', () => ({ op: 'MatMul', model, inputs: ['a', 'b'], outputs: ['y'] }));
+    const a = new Float32Array(n * n).fill(0.5);
+    const b = new Float32Array(n * n).fill(0.25);
+    const y = new Float32Array(n * n);
+    const run = (): void => cache.run(e, [{ data: a, dims: [n, n] }, { data: b, dims: [n, n] }], [{ data: y, dims: [n, n] }]);
+    const t = { wall: [] as number[], cpu: [] as number[] };
+    run();
+    for (let i = 0; i < 5; i++) {
+      const c0 = process.cpuUsage();
+      const w0 = performance.now();
+      run();
+      t.wall.push(performance.now() - w0);
+      const c = process.cpuUsage(c0);
+      t.cpu.push((c.user + c.system) / 1000);
+    }
+    cache.clear();
+    return measure(t, 2 * n * n * n);
+  };
+  return { n, threads2: one(2), threads1: one(1) };
+}
+
+async function convRow(backend: string, steps: number): Promise<Measure> {
+  await tf.setBackend(backend);
   const [h, w, c] = [128, 128, 64];
   const x = tf.randomNormal([1, h, w, c]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, c, c]) as tf.Tensor4D;
-  const times = await timeIt(
-    async () => {
+  const t = await timeIt(
+    () => {
       const y = tf.conv2d(x, f, 1, 'same');
-      await y.data();
+      y.dataSync();
       y.dispose();
     },
     2,
-    10,
+    Math.max(steps, 10),
   );
   tf.dispose([x, f]);
-  const ms = median(times.cpu);
-  const flops = 2 * h * w * c * c * 9;
-  return { shape: `1x${h}x${w}x${c} * 3x3x${c}x${c}, same`, ms, wallMs: median(times.wall), gflops: flops / ms / 1e6 };
+  return measure(t, 2 * h * w * c * c * 9);
 }
 
 /** One training step: forward, gradients of all trainable weights, Adam update. */
-function makeStep(m: LayersModel, size: number): { step: () => Promise<number>; dispose: () => void } {
-  const outShape = (tf.tidy(() => m.predict(tf.zeros([1, size, size, 3]))) as tf.Tensor).shape;
-  const x = tf.randomUniform([1, size, size, 3], -1, 1);
-  const target = tf.randomUniform(outShape, -1, 1);
+function makeStep(m: LayersModel, inShape: number[]): { step: () => Promise<void>; dispose: () => void } {
+  const outShape = (tf.tidy(() => m.predict(tf.zeros(inShape))) as tf.Tensor).shape;
+  const x = tf.randomUniform(inShape, -1, 1, 'float32', 1);
+  const target = tf.randomUniform(outShape, -1, 1, 'float32', 2);
   const opt = tf.train.adam(2e-4, 0.5, 0.999);
   const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
   return {
     step: async () => {
       const loss = opt.minimize(() => tf.mean(tf.abs(tf.sub(m.apply(x, { training: true }) as tf.Tensor, target))), true, vars);
-      const v = (await loss!.data())[0];
+      await loss!.data();
       loss!.dispose();
-      return v;
     },
     dispose: () => {
       tf.dispose([x, target]);
@@ -114,40 +173,61 @@ function makeStep(m: LayersModel, size: number): { step: () => Promise<number>; 
   };
 }
 
-interface StepResult {
-  backend: string;
-  steps: number;
-  /** median CPU ms per step */
-  msPerStep: number;
-  /** median wall ms per step */
-  wallMsPerStep: number;
-  cpuTimes: number[];
-  wallTimes: number[];
-}
-
-async function stepTime(backend: string, build: () => LayersModel, size: number, warmup: number, runs: number): Promise<StepResult> {
+async function modelStepRow(backend: string, build: () => LayersModel, inShape: number[], flops: number, steps: number): Promise<Measure> {
   await tf.setBackend(backend);
   const m = build();
-  const { step, dispose } = makeStep(m, size);
-  const times = await timeIt(async () => void (await step()), warmup, runs);
+  const { step, dispose } = makeStep(m, inShape);
+  const t = await timeIt(step, 1, steps);
   dispose();
   m.dispose();
-  return {
-    backend,
-    steps: runs,
-    msPerStep: median(times.cpu),
-    wallMsPerStep: median(times.wall),
-    cpuTimes: times.cpu.map((t) => Math.round(t)),
-    wallTimes: times.wall.map((t) => Math.round(t)),
-  };
+  return measure(t, flops);
 }
 
-async function kernelProfile(build: () => LayersModel, size: number): Promise<{ kernel: string; ms: number; share: number }[]> {
-  await tf.setBackend('wasm');
+const CYCLEGAN: Omit<TrainerOptions, 'crop'> = {
+  generator: 'light',
+  ngf: 32,
+  nBlocks: 6,
+  ndf: 64,
+  dLayers: 3,
+  loss: 'lsgan',
+  lambdaCycle: 10,
+  lambdaIdt: 0.5,
+  gpWeight: 10,
+  poolSize: 50,
+  lr: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  batchSize: 1,
+  steps: 1000,
+  decayFrom: 500,
+  seed: 1,
+};
+
+/**
+ * FLOPs of one CycleGAN step (identity loss on): the G step runs the generators 6 times and the
+ * discriminators twice forward, the D step the discriminators 4 times; backward counted as 2x forward.
+ */
+function cycleGanFlops(gMacs: number, dMacs: number): number {
+  return 2 * 3 * (6 * gMacs + 2 * dMacs + 4 * dMacs);
+}
+
+async function cycleGanRow(backend: string, crop: number, flops: number, steps: number): Promise<Measure> {
+  await tf.setBackend(backend);
+  const t = await CycleGanTrainer.create({ ...CYCLEGAN, crop });
+  const n = crop * crop * 3;
+  const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));
+  const b = new Float32Array(n).map((_, i) => Math.cos(i * 0.013));
+  const timing = await timeIt(() => void t.trainStep(a, b), 1, steps);
+  t.dispose();
+  return measure(timing, flops);
+}
+
+async function kernelProfile(backend: string, build: () => LayersModel, inShape: number[]): Promise<{ kernel: string; ms: number; share: number }[]> {
+  await tf.setBackend(backend);
   const m = build();
-  const { step, dispose } = makeStep(m, size);
+  const { step, dispose } = makeStep(m, inShape);
   await step();
-  const prof = await tf.profile(async () => void (await step()));
+  const prof = await tf.profile(step);
   dispose();
   m.dispose();
   const byKernel = new Map<string, number>();
@@ -160,6 +240,88 @@ async function kernelProfile(build: () => LayersModel, size: number): Promise<{ 
     .sort((a, b) => b[1] - a[1])
     .slice(0, 10)
     .map(([kernel, ms]) => ({ kernel, ms: Number(ms.toFixed(1)), share: Number((ms / total).toFixed(3)) }));
+}
+
+interface FilterGradRow {
+  shape: string;
+  gflopPerCall: number;
+  im2colMs: number;
+  convMs: number;
+  wasmMs: number;
+  auto: string;
+}
+
+/** Conv2DBackpropFilter per shape class: both native formulations and plain wasm's im2col kernel. */
+async function filterGradRows(): Promise<FilterGradRow[]> {
+  const classes = [
+    { n: 1, h: 128, w: 128, ci: 3, co: 32, k: 7, s: 1, pad: 'valid' as const, what: 'generator stem 7x7 3->32 (reflect-padded 134x134)' },
+    { n: 1, h: 128, w: 128, ci: 32, co: 32, k: 3, s: 1, pad: 'same' as const, what: '3x3 32->32 at 128' },
+    { n: 1, h: 128, w: 128, ci: 64, co: 64, k: 3, s: 1, pad: 'same' as const, what: '3x3 64->64 at 128' },
+    { n: 1, h: 64, w: 64, ci: 32, co: 64, k: 3, s: 2, pad: 'same' as const, what: '3x3 s2 32->64 at 64' },
+    { n: 1, h: 32, w: 32, ci: 128, co: 128, k: 3, s: 1, pad: 'same' as const, what: '3x3 128->128 at 32 (ResNet block)' },
+    { n: 1, h: 64, w: 64, ci: 64, co: 128, k: 4, s: 2, pad: 'same' as const, what: 'PatchGAN 4x4 s2 64->128 at 64' },
+    { n: 16, h: 64, w: 64, ci: 48, co: 48, k: 3, s: 1, pad: 'same' as const, what: 'SR 3x3 48->48, batch 16 at 64' },
+  ];
+  const rows: FilterGradRow[] = [];
+  for (const c of classes) {
+    const h = c.k === 7 ? c.h + 6 : c.h;
+    const w = c.k === 7 ? c.w + 6 : c.w;
+    const oh = c.pad === 'same' ? Math.ceil(h / c.s) : Math.ceil((h - c.k + 1) / c.s);
+    const ow = c.pad === 'same' ? Math.ceil(w / c.s) : Math.ceil((w - c.k + 1) / c.s);
+    const x = tf.randomNormal([c.n, h, w, c.ci]);
+    const dy = tf.randomNormal([c.n, oh, ow, c.co]);
+    const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.ci, c.co] } as unknown as tf.NamedAttrMap;
+    const call = (): void => {
+      const g = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, attrs) as tf.Tensor;
+      g.dataSync();
+      g.dispose();
+    };
+    const flops = 2 * c.n * oh * ow * c.k * c.k * c.ci * c.co;
+    await tf.setBackend('native');
+    setFilterGradMethod('im2col');
+    const im2col = median((await timeIt(call, 1, 5)).wall);
+    setFilterGradMethod('conv');
+    const conv = median((await timeIt(call, 1, 5)).wall);
+    setFilterGradMethod('auto');
+    await tf.setBackend('wasm');
+    const wasm = median((await timeIt(call, 1, 3)).wall);
+    const { pickFilterGradMethod } = await import('../training/backends/native/kernels');
+    const auto = pickFilterGradMethod({ n: c.n, h, w, ci: c.ci, co: c.co, kh: c.k, kw: c.k, sh: c.s, sw: c.s, dh: 1, dw: 1, top: 0, bottom: 0, left: 0, right: 0, oh, ow });
+    tf.dispose([x, dy]);
+    rows.push({ shape: c.what, gflopPerCall: flops / 1e9, im2colMs: im2col, convMs: conv, wasmMs: wasm, auto });
+  }
+  return rows;
+}
+
+/** RSS, tensors, wasm buffers and sessions over many native steps of a small generator (no leaks). */
+async function leakCheck(steps: number): Promise<Record<string, unknown>> {
+  await tf.setBackend('native');
+  const m = resnetGenerator({ ngf: 8, nBlocks: 2 });
+  const { step, dispose } = makeStep(m, [2, 64, 64, 3]);
+  for (let i = 0; i < 20; i++) await step();
+  const sample = (i: number) => ({
+    step: i,
+    rssMiB: Number((process.memoryUsage().rss / 2 ** 20).toFixed(1)),
+    tensors: tf.memory().numTensors,
+    buffers: tf.engine().backend.numDataIds(),
+    sessions: nativeStats().sessions,
+  });
+  const samples = [sample(0)];
+  for (let i = 1; i <= steps; i++) {
+    await step();
+    if (i % Math.max(1, Math.floor(steps / 10)) === 0) samples.push(sample(i));
+  }
+  dispose();
+  m.dispose();
+  const first = samples[1] ?? samples[0];
+  const last = samples[samples.length - 1];
+  return {
+    model: 'ResNet generator ngf 8, 2 blocks, batch 2, 64x64, native',
+    steps,
+    samples,
+    rssGrowthMiB: Number((last.rssMiB - first.rssMiB).toFixed(1)),
+    flat: last.tensors === first.tensors && last.buffers === first.buffers && last.sessions === first.sessions,
+  };
 }
 
 /** Child-process mode: is WebGPU (Dawn) numerically right? Compares with wasm on small shapes. */
@@ -236,55 +398,91 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function markdown(r: Record<string, unknown>): string {
-  const res = r as {
-    machine: Record<string, string | number>;
-    date: string;
-    conv: { shape: string; ms: number; wallMs: number; gflops: number };
-    generator: { config: string; params: number; gmacsForward: number; wasm: StepResult; cpu?: StepResult; gflops: number; ratioToConv: number; wasmOverCpu?: number };
-    patchgan: { config: string; params: number; gmacsForward: number; wasm: StepResult; cpu?: StepResult; gflops: number; wasmOverCpu?: number };
-    targets: { name: string; value: string; target: string; met: boolean | null }[];
-    profile: { kernel: string; ms: number; share: number }[];
-    webgpu: Record<string, unknown>;
-    command: string;
-  };
-  const m = res.machine;
+interface Row {
+  what: string;
+  flopsG: number;
+  wasm: Measure;
+  native: Measure;
+  cpu?: Measure;
+}
+
+interface Result {
+  date: string;
+  command: string;
+  machine: Record<string, string | number>;
+  loadDuringRun: string;
+  ceiling: { n: number; threads2: Measure; threads1: Measure };
+  rows: Row[];
+  targets: { name: string; value: string; target: string; met: boolean | null }[];
+  filterGrad: FilterGradRow[];
+  profiles: { wasm: { kernel: string; ms: number; share: number }[]; native: { kernel: string; ms: number; share: number }[] };
+  leak: Record<string, unknown> | null;
+  webgpu: Record<string, unknown> | null;
+}
+
+function markdown(r: Result): string {
+  const m = r.machine;
   const f = (x: number | undefined, d = 1): string => (x == null ? 'n/a' : x.toFixed(d));
+  const ceil = r.ceiling.threads2.gflops;
+  const pct = (g: number): string => `${((100 * g) / ceil).toFixed(0)}%`;
+  const cell = (x: Measure): string => `${f(x.wallMs, 0)} ms [${f(x.cpuMs, 0)} ms] | ${f(x.gflops)} (${pct(x.gflops)})`;
+  const leak = r.leak as { steps: number; model: string; rssGrowthMiB: number; flat: boolean; samples: { step: number; rssMiB: number; tensors: number; buffers: number; sessions: number }[] } | null;
   const lines = [
     '# Engine bench',
     '',
-    `Measured ${res.date} in one run of \`${res.command}\` on: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.platform}, Node ${m.node}, tfjs ${m.tfjs} (1-minute load average at start: ${m.loadavg1m}; the cores are shared, so other work on the machine slows these numbers down).`,
+    `Measured ${r.date} in one run of \`${r.command}\` on: ${m.cpuModel} (${m.simd}), ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.platform}, Node ${m.node}, tfjs ${m.tfjs}.`,
+    `Machine load: ${r.loadDuringRun}. The cores are shared with other work, which slows every number down.`,
     '',
-    'Times are process CPU time (the engine is single-threaded, so this is what a step costs on an idle core); wall-clock is in brackets.',
+    '`wasm` is plain tfjs-backend-wasm (XNNPACK, one thread, Ganvas\'s gradient kernels); `native` is the same backend with its convolutions, their gradients and matrix products on onnxruntime-node\'s CPU kernels (2 intra-op threads). ' +
+      'Times are the median **wall** time per call, with process CPU time (all threads) in brackets; GFLOP/s are computed from wall time (native keeps both cores busy, so its CPU time is about twice its wall time) and given as % of the onnxruntime MatMul ceiling.',
     '',
-    '| What | Backend | CPU time [wall] | Throughput (CPU time) |',
-    '| --- | --- | --- | --- |',
-    `| Forward conv ${res.conv.shape} | wasm | ${f(res.conv.ms, 2)} ms [${f(res.conv.wallMs, 2)} ms] | **${f(res.conv.gflops)} GFLOP/s** |`,
-    `| Generator step (${res.generator.config}) | wasm | ${f(res.generator.wasm.msPerStep, 0)} ms [${f(res.generator.wasm.wallMsPerStep, 0)} ms], median of ${res.generator.wasm.steps} | **${f(res.generator.gflops)} GFLOP/s** (3 x ${f(res.generator.gmacsForward, 2)} GMACs x 2 per step) |`,
-    `| Generator step | cpu | ${res.generator.cpu ? `${f(res.generator.cpu.msPerStep, 0)} ms [${f(res.generator.cpu.wallMsPerStep, 0)} ms], ${res.generator.cpu.steps} step` : 'not run'} | ${res.generator.cpu ? `${f((6 * res.generator.gmacsForward) / (res.generator.cpu.msPerStep / 1000), 3)} GFLOP/s` : ''} |`,
-    `| PatchGAN step (${res.patchgan.config}) | wasm | ${f(res.patchgan.wasm.msPerStep, 0)} ms [${f(res.patchgan.wasm.wallMsPerStep, 0)} ms], median of ${res.patchgan.wasm.steps} | ${f(res.patchgan.gflops)} GFLOP/s (3 x ${f(res.patchgan.gmacsForward, 2)} GMACs x 2 per step) |`,
-    `| PatchGAN step | cpu | ${res.patchgan.cpu ? `${f(res.patchgan.cpu.msPerStep, 0)} ms [${f(res.patchgan.cpu.wallMsPerStep, 0)} ms], ${res.patchgan.cpu.steps} step` : 'not run'} | ${res.patchgan.cpu ? `${f((6 * res.patchgan.gmacsForward) / (res.patchgan.cpu.msPerStep / 1000), 3)} GFLOP/s` : ''} |`,
+    `**Ceiling**: onnxruntime MatMul ${r.ceiling.n}x${r.ceiling.n}x${r.ceiling.n}: **${f(ceil)} GFLOP/s** on 2 threads (${f(r.ceiling.threads2.wallMs, 0)} ms), ${f(r.ceiling.threads1.gflops)} GFLOP/s on 1 thread.`,
     '',
-    '## Targets',
+    '| What | GFLOP per call | wasm: wall [CPU] | wasm GFLOP/s (% of ceiling) | native: wall [CPU] | native GFLOP/s (% of ceiling) | native / wasm (wall) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...r.rows.map((row) => `| ${row.what} | ${f(row.flopsG, 2)} | ${cell(row.wasm)} | ${cell(row.native)} | **${f(row.wasm.wallMs / row.native.wallMs, 2)}x** |`),
+    '',
+    ...(r.rows.some((row) => row.cpu)
+      ? ['cpu backend: ' + r.rows.filter((row) => row.cpu).map((row) => `${row.what}: ${f(row.cpu!.wallMs, 0)} ms`).join('; '), '']
+      : []),
+    '## Targets (issue 12)',
     '',
     '| Target | Measured | Goal | Met |',
     '| --- | --- | --- | --- |',
-    ...res.targets.map((t) => `| ${t.name} | ${t.value} | ${t.target} | ${t.met == null ? 'not measured' : t.met ? 'yes' : 'NO'} |`),
+    ...r.targets.map((t) => `| ${t.name} | ${t.value} | ${t.target} | ${t.met == null ? 'not measured' : t.met ? 'yes' : 'NO'} |`),
     '',
-    '## Where a wasm generator step spends its time (tf.profile kernel wall times, one step)',
+    '## Filter gradient (Conv2DBackpropFilter): im2col + SGEMM vs swapped-axes Conv',
     '',
-    '| Kernel | ms | Share |',
-    '| --- | --- | --- |',
-    ...res.profile.map((p) => `| ${p.kernel} | ${p.ms} | ${(p.share * 100).toFixed(1)}% |`),
+    'Median wall ms per call; `auto` is what the native backend uses for that shape.',
+    '',
+    '| Shape class | GFLOP | native im2col + Gemm | native swapped-axes Conv | plain wasm | auto |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...r.filterGrad.map((g) => `| ${g.shape} | ${f(g.gflopPerCall, 3)} | ${f(g.im2colMs, 2)} (${f(g.gflopPerCall / g.im2colMs * 1e3)} GFLOP/s) | ${f(g.convMs, 2)} (${f(g.gflopPerCall / g.convMs * 1e3)} GFLOP/s) | ${f(g.wasmMs, 2)} | ${g.auto} |`),
+    '',
+    '## Where a generator step spends its time (tf.profile kernel wall times, one step)',
+    '',
+    '| wasm kernel | ms | share | native kernel | ms | share |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...r.profiles.wasm.map((w, i) => {
+      const n = r.profiles.native[i];
+      return `| ${w.kernel} | ${w.ms} | ${(w.share * 100).toFixed(1)}% | ${n ? `${n.kernel} | ${n.ms} | ${(n.share * 100).toFixed(1)}%` : ' | | '} |`;
+    }),
+    '',
+    '## Leak check',
+    '',
+    leak
+      ? `${leak.model}, ${leak.steps} steps: RSS ${leak.samples[1]?.rssMiB ?? leak.samples[0].rssMiB} -> ${leak.samples[leak.samples.length - 1].rssMiB} MiB (growth ${leak.rssGrowthMiB} MiB after the first ${leak.samples[1]?.step ?? 0} steps); tensors, wasm buffers and onnxruntime sessions ${leak.flat ? 'flat' : 'NOT flat'} (${leak.samples.map((s) => `${s.step}: ${s.rssMiB} MiB/${s.tensors}t/${s.buffers}b/${s.sessions}s`).join(', ')}).`
+      : 'Not run (--leak-steps 0).',
     '',
     '## WebGPU (Dawn) correctness',
     '',
-    res.webgpu.ok
-      ? `${String(res.webgpu.model)} on ${String(res.webgpu.adapter)}: forward relative error vs wasm ${Number(res.webgpu.forwardRelErr).toExponential(1)}, gradient relative error ${Number(res.webgpu.gradRelErr).toExponential(1)} (${String(res.webgpu.webgpuMs)} ms; a software adapter, so not a speed row).`
-      : `Not run: ${String(res.webgpu.why)}`,
+    r.webgpu == null
+      ? 'Not run (pass --webgpu).'
+      : r.webgpu.ok
+        ? `${String(r.webgpu.model)} on ${String(r.webgpu.adapter)}: forward relative error vs wasm ${Number(r.webgpu.forwardRelErr).toExponential(1)}, gradient relative error ${Number(r.webgpu.gradRelErr).toExponential(1)} (${String(r.webgpu.webgpuMs)} ms; a software adapter, so not a speed row).`
+        : `Not run: ${String(r.webgpu.why)}`,
     '',
-    'Notes: FLOPs = 2 x MACs; a training step is counted as 3 x the forward FLOPs (forward, grad-input, grad-weights).',
-    'Parameters: generator ' + res.generator.params.toLocaleString('en-US') + ', PatchGAN ' + res.patchgan.params.toLocaleString('en-US') + '.',
+    'Notes: FLOPs = 2 x MACs; a training step is counted as 3 x the forward FLOPs (forward, grad-input, grad-weights). A CycleGAN step runs the generators 6 times and the discriminators 6 times (2 in the G step, 4 in the D step), each counted as 3 x forward.',
     '',
   ];
   return lines.join('\n');
@@ -292,79 +490,93 @@ function markdown(r: Record<string, unknown>): string {
 
 async function main(): Promise<void> {
   if (has('webgpu-check')) return webgpuCheck();
-  const cpuSteps = has('no-cpu') ? 0 : Number(arg('cpu-steps', '1'));
   const steps = Number(arg('steps', '3'));
+  const cpuSteps = Number(arg('cpu-steps', '0'));
+  const leakSteps = Number(arg('leak-steps', '1000'));
   const out = path.resolve(ROOT, arg('out', 'docs/bench-engine.md'));
-  const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const mach = machine();
-  await initBackend({ backend: 'wasm', log });
+  const load0 = os.loadavg()[0];
+  await initBackend({ backend: 'native', log });
 
-  log('forward conv ...');
-  const conv = await convGflops();
+  log('onnxruntime MatMul ceiling ...');
+  const ceiling = matMulCeiling();
+  const rows: Row[] = [];
+  const both = async (what: string, flops: number, run: (backend: string) => Promise<Measure>): Promise<Row> => {
+    log(`${what} ...`);
+    const row: Row = { what, flopsG: flops / 1e9, wasm: await run('wasm'), native: await run('native') };
+    log(`  wasm ${row.wasm.wallMs.toFixed(0)} ms, native ${row.native.wallMs.toFixed(0)} ms`);
+    rows.push(row);
+    return row;
+  };
   const size = 128;
   const gen = (): LayersModel => resnetGenerator({ ngf: 32, nBlocks: 6 });
   const dis = (): LayersModel => patchGan({ ndf: 64 });
-  const gProbe = gen();
-  const dProbe = dis();
-  const gMacs = macs(gProbe, size, size);
-  const dMacs = macs(dProbe, size, size);
-  const gParams = countParams(gProbe);
-  const dParams = countParams(dProbe);
-  gProbe.dispose();
-  dProbe.dispose();
+  const probe = (b: () => LayersModel, h: number): number => {
+    const m = b();
+    const v = macs(m, h, h);
+    m.dispose();
+    return v;
+  };
+  await both('Forward conv 1x128x128x64 * 3x3x64x64, same', 2 * 128 * 128 * 64 * 64 * 9, (b) => convRow(b, steps));
+  const genRow = await both(`ResNet generator step (ngf 32, 6 blocks, ${size}x${size}, batch 1)`, 6 * probe(gen, size), (b) => modelStepRow(b, gen, [1, size, size, 3], 6 * probe(gen, size), steps));
+  await both(`PatchGAN step (70x70, ndf 64, ${size}x${size}, batch 1)`, 6 * probe(dis, size), (b) => modelStepRow(b, dis, [1, size, size, 3], 6 * probe(dis, size), steps));
+  const cycleRows: Row[] = [];
+  for (const crop of [128, 256]) {
+    await tf.setBackend('wasm');
+    const t = await CycleGanTrainer.create({ ...CYCLEGAN, crop });
+    const flops = cycleGanFlops(macs(t.G, crop, crop), macs(t.DA, crop, crop));
+    t.dispose();
+    cycleRows.push(await both(`Full CycleGAN step (light generators ngf 32, PatchGANs ndf 64, ${crop}x${crop}, batch 1)`, flops, (b) => cycleGanRow(b, crop, flops, crop === 256 ? Math.min(steps, 2) : steps)));
+  }
+  const sr = (): LayersModel => buildSrModel({ tier: 'quality', scale: 2, seed: 1 });
+  const srFlops = 6 * 16 * probe(sr, 32);
+  await both('SR quality-tier x2 step (48 features, 8 blocks, batch 16 of 32x32 LR patches)', srFlops, (b) => modelStepRow(b, sr, [16, 32, 32, 3], srFlops, steps));
 
-  log('generator step on wasm ...');
-  const gWasm = await stepTime('wasm', gen, size, 1, steps);
-  log('patchgan step on wasm ...');
-  const dWasm = await stepTime('wasm', dis, size, 1, steps);
-  log('profile ...');
-  const profile = await kernelProfile(gen, size);
-  let gCpu: StepResult | undefined;
-  let dCpu: StepResult | undefined;
   if (cpuSteps > 0) {
     log(`generator step on cpu (${cpuSteps}) ...`);
-    gCpu = await stepTime('cpu', gen, size, 0, cpuSteps);
-    log(`patchgan step on cpu (${cpuSteps}) ...`);
-    dCpu = await stepTime('cpu', dis, size, 0, cpuSteps);
+    await tf.setBackend('cpu');
+    const m = gen();
+    const { step, dispose } = makeStep(m, [1, size, size, 3]);
+    genRow.cpu = measure(await timeIt(step, 0, cpuSteps), genRow.flopsG * 1e9);
+    dispose();
+    m.dispose();
   }
-  log('webgpu correctness ...');
-  const webgpu = webgpuRow();
 
-  const gGflops = (6 * gMacs) / 1e9 / (gWasm.msPerStep / 1000);
-  const dGflops = (6 * dMacs) / 1e9 / (dWasm.msPerStep / 1000);
-  const ratio = gGflops / conv.gflops;
-  const gSpeedup = gCpu ? gCpu.msPerStep / gWasm.msPerStep : undefined;
-  const dSpeedup = dCpu ? dCpu.msPerStep / dWasm.msPerStep : undefined;
-  const result = {
+  log('filter gradient formulations ...');
+  const filterGrad = await filterGradRows();
+  log('profiles ...');
+  const profiles = { wasm: await kernelProfile('wasm', gen, [1, size, size, 3]), native: await kernelProfile('native', gen, [1, size, size, 3]) };
+  const loadEnd = os.loadavg()[0];
+  let leak: Record<string, unknown> | null = null;
+  if (leakSteps > 0) {
+    log(`leak check (${leakSteps} native steps) ...`);
+    leak = await leakCheck(leakSteps);
+  }
+  let webgpu: Record<string, unknown> | null = null;
+  if (has('webgpu')) {
+    log('webgpu correctness ...');
+    webgpu = webgpuRow();
+  }
+
+  const g = genRow;
+  const speedup = g.wasm.wallMs / g.native.wallMs;
+  const c256 = cycleRows[1];
+  const c256x = c256.wasm.wallMs / c256.native.wallMs;
+  const result: Result = {
     date: new Date().toISOString(),
-    command: 'npm run bench:engine',
+    command: `npm run bench:engine${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: mach,
-    conv,
-    generator: {
-      config: `ResNet generator ngf 32, 6 blocks, ${size}x${size}, batch 1`,
-      params: gParams,
-      gmacsForward: gMacs / 1e9,
-      wasm: gWasm,
-      cpu: gCpu,
-      gflops: gGflops,
-      ratioToConv: ratio,
-      wasmOverCpu: gSpeedup,
-    },
-    patchgan: {
-      config: `70x70 PatchGAN ndf 64, ${size}x${size}, batch 1`,
-      params: dParams,
-      gmacsForward: dMacs / 1e9,
-      wasm: dWasm,
-      cpu: dCpu,
-      gflops: dGflops,
-      wasmOverCpu: dSpeedup,
-    },
+    loadDuringRun: `1-minute load average ${load0.toFixed(2)} at start, ${loadEnd.toFixed(2)} after the timed rows`,
+    ceiling,
+    rows,
     targets: [
-      { name: 'generator step GFLOP/s / forward conv GFLOP/s', value: `${(ratio * 100).toFixed(0)}%`, target: '>= 30%', met: ratio >= 0.3 },
-      { name: 'generator step: wasm speed / cpu speed', value: gSpeedup ? `${gSpeedup.toFixed(0)}x` : 'n/a', target: '>= 100x', met: gSpeedup == null ? null : gSpeedup >= 100 },
-      { name: 'PatchGAN step: wasm speed / cpu speed', value: dSpeedup ? `${dSpeedup.toFixed(0)}x` : 'n/a', target: '>= 100x', met: dSpeedup == null ? null : dSpeedup >= 100 },
+      { name: 'ResNet generator step: native speed / plain wasm speed (wall)', value: `${speedup.toFixed(2)}x`, target: '>= 3x (aim 5x)', met: speedup >= 3 },
+      { name: 'ResNet generator step on native: GFLOP/s', value: `${g.native.gflops.toFixed(1)} (${((100 * g.native.gflops) / ceiling.threads2.gflops).toFixed(0)}% of the ceiling)`, target: '>= 40 (16%; aim 25%)', met: g.native.gflops >= 40 },
+      { name: 'Full CycleGAN step at 256: native speed / plain wasm speed (wall)', value: `${c256x.toFixed(2)}x`, target: '>= 3x', met: c256x >= 3 },
     ],
-    profile,
+    filterGrad,
+    profiles,
+    leak,
     webgpu,
   };
   console.log(JSON.stringify(result, null, 2));

@@ -268,6 +268,35 @@ describe('BatchMatMul / _FusedMatMul on native match cpu', () => {
   }
 });
 
+describe('Sum / Mean on native match cpu (large float32 on onnxruntime, the rest on wasm)', () => {
+  const shape = [2, 33, 31, 20];
+  const xv = randomValues(sizeOf(shape), 81);
+  const cases: { axis: number | number[]; keepDims: boolean }[] = [
+    { axis: [1, 2], keepDims: true },
+    { axis: [1, 2], keepDims: false },
+    { axis: [0, 1, 2], keepDims: false },
+    { axis: -1, keepDims: false },
+    { axis: [2, 0], keepDims: true },
+    { axis: [0, 1, 2, 3], keepDims: false },
+  ];
+  for (const c of cases) {
+    it(`axis ${JSON.stringify(c.axis)} keepDims ${c.keepDims}`, async () => {
+      const runs = nativeStats().runs;
+      expect(await compare(() => tf.sum(tf.tensor(xv, shape), c.axis, c.keepDims))).toBeLessThanOrEqual(TOL);
+      expect(await compare(() => tf.mean(tf.tensor(xv, shape), c.axis, c.keepDims))).toBeLessThanOrEqual(TOL);
+      expect(nativeStats().runs - runs, 'large float32 reductions run on onnxruntime').toBe(2);
+    });
+  }
+
+  it('small and integer reductions run the wasm kernel and are right', async () => {
+    const runs = nativeStats().runs;
+    expect(await compare(() => tf.sum(tf.tensor(xv.subarray(0, 60), [3, 4, 5]), [1]))).toBeLessThanOrEqual(TOL);
+    const ints = Int32Array.from(xv.subarray(0, 40000), (v) => Math.round(v * 100));
+    expect(await compare(() => tf.sum(tf.tensor(ints, [2, 100, 200], 'int32'), [1, 2]))).toBe(0);
+    expect(nativeStats().runs).toBe(runs);
+  });
+});
+
 describe('bad input is refused with the op name', () => {
   it('a non-float32 input', async () => {
     await tf.setBackend('native');

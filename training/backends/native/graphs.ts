@@ -345,3 +345,15 @@ export function matMulGraph(op: string, m: MatMulGeom, e: Epilogue): SessionSpec
   if (e.activation === 'prelu') inputs.push({ name: 'p', dims: e.prelu! });
   return spec(op, g, inputs, m.out);
 }
+
+/** Sum / Mean over `axes` of a float32 tensor (onnxruntime's reductions: multi-threaded, no transpose first). */
+export function reduceGraph(op: 'Sum' | 'Mean', shape: number[], axes: number[], keepDims: boolean, outShape: number[]): SessionSpec {
+  const g = new GraphBuilder();
+  g.reserve('x');
+  // opset 17: ReduceSum takes the axes as an input, ReduceMean still as an attribute
+  const keep = { keepdims: attr.int(keepDims ? 1 : 0) };
+  const y = op === 'Sum' ? g.op('ReduceSum', ['x', g.int64('axes', axes)], keep) : g.op('ReduceMean', ['x'], { ...keep, axes: attr.ints(axes) });
+  const r = keepDims ? y : g.op('Reshape', [y, g.int64('yshape', outShape)]);
+  finish(g, r);
+  return spec(op, g, [{ name: 'x', dims: shape }], outShape);
+}

@@ -28,6 +28,7 @@ import {
   depthwiseBackpropFilterGraph,
   matMulGraph,
   NO_EPILOGUE,
+  reduceGraph,
   type Activation,
   type ConvGeom,
   type Epilogue,
@@ -302,6 +303,36 @@ function matMul(op: string, fused: boolean) {
   };
 }
 
+/**
+ * Below this many elements a reduction stays on wasm: the onnxruntime call (~0.02 ms) would cost
+ * more than the work (scalar losses, per-image statistics of small maps).
+ */
+export const NATIVE_REDUCE_MIN_SIZE = 32 * 1024;
+
+/**
+ * Sum / Mean of float32 tensors with at least NATIVE_REDUCE_MIN_SIZE elements (InstanceNorm's
+ * statistics and their gradients, conv bias gradients): onnxruntime reduces in place on both
+ * cores, where tfjs-wasm first transposes the reduced axes to the end on one. Everything else
+ * (other dtypes, small tensors) runs the wasm kernel.
+ */
+function reduce(op: 'Sum' | 'Mean') {
+  return (args: KernelArgs): Info => {
+    const { inputs, attrs } = args;
+    const x = inputs.x!;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    if (x.dtype !== 'float32' || sizeOf(x.shape) < NATIVE_REDUCE_MIN_SIZE || axes.length === 0) {
+      const wasm = tf.getKernel(op, 'wasm');
+      if (!wasm) throw new Error(`native ${op}: wasm has no ${op} kernel`);
+      return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    }
+    const keepDims = Boolean(attrs.keepDims);
+    const [reduced] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+    const outShape = keepDims ? backend_util.expandShapeToKeepDim(reduced, axes) : reduced;
+    const sorted = [...axes].sort((a, b) => a - b);
+    return runNative(op, args, keyOf(op, x.shape, sorted, keepDims), () => reduceGraph(op, x.shape.slice(), sorted, keepDims, outShape), [x], outShape);
+  };
+}
+
 type KernelImpl = (args: KernelArgs) => Info;
 
 /** The kernels the native backend runs on onnxruntime; every other kernel is tfjs-backend-wasm's. */
@@ -316,6 +347,8 @@ export const NATIVE_KERNELS: Record<string, KernelImpl> = {
   [tf.DepthwiseConv2dNativeBackpropFilter]: depthwiseBackpropFilter,
   [tf.BatchMatMul]: matMul(tf.BatchMatMul, false),
   [tf._FusedMatMul]: matMul(tf._FusedMatMul, true),
+  [tf.Sum]: reduce('Sum'),
+  [tf.Mean]: reduce('Mean'),
 };
 
 export interface NativeOptions {
