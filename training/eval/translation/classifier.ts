@@ -4,8 +4,9 @@
  *   of a random-weight CycleGAN-shaped generator; see degrade.ts),
  * trained on a dataset's trainA/trainB only (the "other" images are made from them) and scored on
  * testA, testB and degraded test images made with unseen seeds and generators (held-out balanced
- * accuracy = mean per-class recall). It works at the resolution users see: a 4x4 stride-4 stem
- * sees every pixel (blur and noise live in the finest scale), then stride-2 convs, global average
+ * accuracy = mean per-class recall). It works at the resolution users see: its input is RGB plus a
+ * fixed high-pass channel (the luminance gradient magnitude: blur and noise live in the finest
+ * scale), a 4x4 stride-4 stem sees every pixel, then stride-2 convs, global average
  * pooling and a 64-unit penultimate layer whose activations are the KID features.
  * ~0.1M parameters; a few minutes of single-core tfjs-wasm training per dataset.
  *
@@ -20,12 +21,15 @@ import type { RgbImage } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { resizeRgb, Rng } from '../../data/unpaired';
 import { makeOtherImages } from './degrade';
+import { sobelMagnitude } from './metrics';
 
 export const JUDGE_SIZE = 256;
 export const CLASSES = ['A', 'B', 'other'] as const;
 export type JudgeClass = (typeof CLASSES)[number];
 export const FEATURE_LAYER = 'features';
-export const JUDGE_VERSION = 2;
+export const JUDGE_VERSION = 3;
+/** Input channels: RGB in [-1, 1] plus the luminance gradient magnitude (a fixed high-pass channel). */
+export const JUDGE_CHANNELS = 4;
 
 export interface JudgeMeta {
   version: number;
@@ -53,7 +57,7 @@ export interface Judge {
 export function judgeNetwork(seed = 7): tfl.LayersModel {
   let s = seed;
   const init = () => tfl.initializers.heNormal({ seed: s++ });
-  const inp = tfl.input({ shape: [JUDGE_SIZE, JUDGE_SIZE, 3], name: 'image' });
+  const inp = tfl.input({ shape: [JUDGE_SIZE, JUDGE_SIZE, JUDGE_CHANNELS], name: 'image' });
   const conv = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides: number) =>
     tfl.layers
       .conv2d({ filters, kernelSize, strides, padding: strides === kernelSize ? 'valid' : 'same', activation: 'relu', kernelInitializer: init() })
@@ -74,23 +78,31 @@ function withFeatures(model: tfl.LayersModel): tfl.LayersModel {
   return tfl.model({ inputs: model.inputs, outputs: [model.getLayer(FEATURE_LAYER).output as tfl.SymbolicTensor, model.outputs[0]] });
 }
 
-/** Resizes to 256x256 when needed and packs NHWC floats in [-1, 1] (optionally mirrored). */
+/**
+ * Resizes to 256x256 when needed and packs NHWC floats (optionally mirrored): RGB in [-1, 1] and, as
+ * a fourth channel, the Sobel luminance-gradient magnitude (x8, clipped to 1). Blur, low resolution
+ * and noise live in the finest scale; with this fixed high-pass channel a small network trained for
+ * minutes sees them directly instead of having to learn the filter from colour images.
+ */
 export async function toJudgeBatch(images: RgbImage[], flips?: boolean[]): Promise<tf.Tensor4D> {
   const S = JUDGE_SIZE;
-  const px = S * S * 3;
+  const C = JUDGE_CHANNELS;
+  const px = S * S * C;
   const data = new Float32Array(images.length * px);
   for (let i = 0; i < images.length; i++) {
     const r = await resizeRgb(images[i], S, S);
+    const g = sobelMagnitude(r);
     const o = i * px;
-    if (flips?.[i]) {
-      for (let y = 0; y < S; y++)
-        for (let x = 0; x < S; x++)
-          for (let c = 0; c < 3; c++) data[o + (y * S + x) * 3 + c] = r.data[(y * S + (S - 1 - x)) * 3 + c] / 127.5 - 1;
-    } else {
-      for (let k = 0; k < px; k++) data[o + k] = r.data[k] / 127.5 - 1;
+    for (let y = 0; y < S; y++) {
+      for (let x = 0; x < S; x++) {
+        const src = y * S + (flips?.[i] ? S - 1 - x : x);
+        const dst = o + (y * S + x) * C;
+        for (let c = 0; c < 3; c++) data[dst + c] = r.data[src * 3 + c] / 127.5 - 1;
+        data[dst + 3] = Math.min(1, 8 * g[src]);
+      }
     }
   }
-  return tf.tensor4d(data, [images.length, S, S, 3]);
+  return tf.tensor4d(data, [images.length, S, S, C]);
 }
 
 /** Class probabilities (rows of [A, B, other]) and penultimate features for each image. */
@@ -143,7 +155,7 @@ export async function trainJudge(
   opts: { epochs?: number; perClass?: number; otherCount?: number; heldOutOther?: number; seed?: number; backend?: string; log?: (l: string) => void } = {},
 ): Promise<Judge> {
   const log = opts.log ?? (() => {});
-  const epochs = opts.epochs ?? 8;
+  const epochs = opts.epochs ?? 10;
   const seed = opts.seed ?? 11;
   const t0 = Date.now();
   if (data.trainA.length < 2 || data.trainB.length < 2) throw new Error(`${data.dataset}: the judge needs at least 2 training images per domain`);

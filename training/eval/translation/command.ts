@@ -161,7 +161,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .description('train (or retrain) the 3-class 256x256 judge of a dataset (A / B / other) on trainA/trainB only; prints its held-out accuracy')
     .requiredOption('--data <folder>', 'dataset with trainA/ trainB/ testA/ testB/')
     .option('--out <folder>', 'where to store it (default: checkpoints/classifiers/<dataset>)')
-    .option('--epochs <n>', 'training epochs', int('--epochs'), 8)
+    .option('--epochs <n>', 'training epochs', int('--epochs'), 10)
     .option('--backend <name>', 'tfjs backend', 'wasm')
     .action(async (opts) => {
       const log = (l: string) => console.log(l);

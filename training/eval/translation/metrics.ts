@@ -1,6 +1,6 @@
 /**
  * Image statistics for judging a translation against its input (pure functions, 8-bit RGB):
- *   detail ratio      mean luminance-gradient magnitude of the output / the input's
+ *   detail ratio      mean luminance-gradient magnitude (forward differences) of the output / the input's
  *                     (a blurry output is well below 1; real zebras carry ~1.6x horses' detail)
  *   edge correlation  Pearson correlation of the input's and output's gradient-magnitude maps
  *                     (does the output keep the photo's structure? identity gives 1)
@@ -18,8 +18,29 @@ export function luminance(img: RgbImage): Float32Array {
   return y;
 }
 
-/** Sobel gradient magnitude of the luminance (borders replicated), one value per pixel. */
+/**
+ * Luminance-gradient magnitude by forward differences, hypot(Y[r][c+1] - Y[r][c], Y[r+1][c] - Y[r][c])
+ * (0 across the last row/column), one value per pixel: the finest-scale operator, so a blur shows
+ * fully. (With it the shipped models' detail and edges match the independent judge's numbers to
+ * ~0.01; a Sobel operator, which smooths first, reads 0.1-0.15 higher on blurry outputs.)
+ */
 export function gradientMagnitude(img: RgbImage): Float32Array {
+  const { width: w, height: h } = img;
+  const y = luminance(img);
+  const g = new Float32Array(w * h);
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const i = r * w + c;
+      const gx = c + 1 < w ? y[i + 1] - y[i] : 0;
+      const gy = r + 1 < h ? y[i + w] - y[i] : 0;
+      g[i] = Math.hypot(gx, gy);
+    }
+  }
+  return g;
+}
+
+/** Sobel gradient magnitude of the luminance / 8 (borders replicated): the judge's fixed high-pass input channel. */
+export function sobelMagnitude(img: RgbImage): Float32Array {
   const { width: w, height: h } = img;
   const y = luminance(img);
   const g = new Float32Array(w * h);
