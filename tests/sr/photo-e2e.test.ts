@@ -94,6 +94,11 @@ describe.skipIf(!haveData)('SR photo tier end to end', () => {
     // JPEG-60 LR loses information: every model scores lower on it (same image, same model).
     expect(jpeg.psnr).toBeLessThan(clean.psnr - 0.5);
     expect(jpeg.psnr).toBeGreaterThan(20);
+    // Several models in one command: a table (here bicubic against the trained model on JPEG-60 LR).
+    const table = await runSrEval({ ...base, model: `bicubic,${onnxFile}`, degrade: parseFixedDegradations('jpeg:60') });
+    expect(table.map((t) => t.model)).toEqual(['bicubic', 'photo.onnx']);
+    expect(table[1].psnr).toBeCloseTo(jpeg.psnr, 6);
+    expect(logs.join('\n')).toMatch(/Y-PSNR \(dB\) \(LR jpeg:60\):\n\| model \| scale \| Set5 \|\n\|---\|---\|---\|\n\| bicubic \| x2 \| [\d.]+ \|\n\| photo\.onnx \| x2 \| [\d.]+ \|/);
     // Validation in training used the same degraded LR as the evaluator: same number (tfjs vs ONNX).
     expect(jpeg.psnr).toBeCloseTo(hist[1].degraded, 2);
 

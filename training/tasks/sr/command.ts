@@ -172,7 +172,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
   evaluate
     .command('sr')
     .description('Y-PSNR / SSIM on Set5, Set14, BSD100 (official MATLAB-bicubic LR) for bicubic, a manifest model, an ONNX file, a tfjs model or an UpscalerJS peer')
-    .option('--model <what>', 'bicubic | manifest id (e.g. sr-realtime-x2) | path to .onnx | tfjs model folder or model.json | checkpoint (step-N) | run folder | upscaler:<slim|medium|thick>', 'bicubic')
+    .option('--model <what>', 'one or several comma-separated (prints a table): bicubic | manifest id (e.g. sr-realtime-x2) | path to .onnx | tfjs model folder or model.json | checkpoint (step-N) | run folder | upscaler:<slim|medium|thick>', 'bicubic')
     .option('--scale <n>', 'scale (taken from the manifest entry when --model is an id)', int('--scale'))
     .option('--sets <list>', 'comma-separated benchmark sets', 'Set5,Set14,BSD100')
     .option('--data-root <folder>', 'folder holding <set>/HR and <set>/LR_bicubic/X<s>', path.resolve(repoRoot, '../shared/datasets/sr'))

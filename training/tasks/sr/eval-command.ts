@@ -105,8 +105,28 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
   return tfjsRunner(model, { name: path.basename(path.dirname(dir)) + '/' + path.basename(dir), scale, range, tile });
 }
 
+/**
+ * `eval sr`: one model, or several comma-separated (`--model bicubic,sr-quality-x4,sr-photo-x4`),
+ * then a Markdown table of Y-PSNR per model and set, so a comparison table is one command.
+ */
 export async function runSrEval(o: SrEvalOptions): Promise<SetResult[]> {
   const log = o.log ?? ((s: string) => console.log(s));
+  const models = o.model.includes(',') && !(await exists(o.model)) ? o.model.split(',').map((m) => m.trim()).filter(Boolean) : [o.model];
+  if (models.length === 1) return runOne({ ...o, model: models[0] }, log);
+  const all: SetResult[] = [];
+  for (const model of models) all.push(...(await runOne({ ...o, model, json: undefined }, log)));
+  const tag = o.degrade?.length ? ` (LR ${describeFixedDegradations(o.degrade)})` : '';
+  const rows = [`| model | scale | ${o.sets.join(' | ')} |`, `|---|---|${o.sets.map(() => '---').join('|')}|`];
+  for (const m of [...new Set(all.map((r) => `${r.model}\t${r.scale}`))]) {
+    const [name, scale] = m.split('\t');
+    rows.push(`| ${name} | x${scale} | ${o.sets.map((s) => all.find((r) => r.model === name && String(r.scale) === scale && r.set === s)?.psnr.toFixed(2) ?? '-').join(' | ')} |`);
+  }
+  log(`\nY-PSNR (dB)${tag}:\n${rows.join('\n')}`);
+  if (o.json) await writeFileAtomic(o.json, JSON.stringify(all.map(({ perImage: _p, ...r }) => r), null, 1));
+  return all;
+}
+
+async function runOne(o: SrEvalOptions, log: (s: string) => void): Promise<SetResult[]> {
   const runner = await resolveRunner(o, log);
   const results: SetResult[] = [];
   for (const set of o.sets) {
