@@ -32,7 +32,7 @@ const int = (name: string, min = 1) => (v: string) => {
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** The stored judge of a dataset, trained (minutes) and stored when there is none yet. */
-export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; retrain?: boolean; log?: (l: string) => void } = {}): Promise<Judge> {
+export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; retrain?: boolean; dataRoot?: string; log?: (l: string) => void } = {}): Promise<Judge> {
   const log = opts.log ?? (() => {});
   const stored = opts.retrain ? null : await loadJudge(dir);
   if (stored) {
@@ -41,7 +41,9 @@ export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: nu
     return stored;
   }
   log(`judge: none stored in ${dir}; training one on trainA/trainB of ${data.dataset} (a few minutes)`);
-  const j = await trainJudge(data, { epochs: opts.epochs, log });
+  // Data loaded test-only gets its training folders now.
+  const full = !data.trainA.length && opts.dataRoot ? await loadJudgeData(opts.dataRoot, { log }) : data;
+  const j = await trainJudge(full, { epochs: opts.epochs, log });
   await saveJudge(dir, j);
   log(`judge: stored in ${dir}`);
   return j;
@@ -86,8 +88,8 @@ export async function runTranslationEval(o: {
     }
     if (!dataRoot) throw new Error(`${o.model} names no dataset (no manifest entry, no checkpoint): pass --data <folder with trainA/trainB/testA/testB>`);
     if (r.entry && r.entry.task !== 'translation') throw new Error(`${o.model} is a ${r.entry.task} model, not a translation model`);
-    const data = await loadJudgeData(dataRoot, { log });
-    const j = await getJudge(data, o.judgeDir ?? judgeDir(data.dataset), { log });
+    const data = await loadJudgeData(dataRoot, { log, testOnly: true });
+    const j = await getJudge(data, o.judgeDir ?? judgeDir(data.dataset), { log, dataRoot });
     const ctx = await makeEvalContext(data, j);
     await fs.mkdir(o.out, { recursive: true });
     const stem = `${data.dataset}-${direction}-${path.basename(o.model).replace(/\.onnx$/, '')}`;
@@ -147,8 +149,8 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
       const log = (l: string) => console.log(l);
       await initBackend({ backend: opts.backend, log });
       const dataRoot = opts.data ?? (await dataOfRun(opts.run));
-      const data = await loadJudgeData(dataRoot, { log });
-      const j = await getJudge(data, opts.judgeDir ?? judgeDir(data.dataset), { log });
+      const data = await loadJudgeData(dataRoot, { log, testOnly: true });
+      const j = await getJudge(data, opts.judgeDir ?? judgeDir(data.dataset), { log, dataRoot });
       const out = opts.out ?? path.join('runs', 'eval', `curve-${path.basename(path.resolve(opts.run))}`);
       const curve = await learningCurve({ run: opts.run, data, judge: j, out, limit: opts.limit, force: opts.force, log });
       for (const p of curve.points) log(`step ${p.step}: A->B ${describeMetrics(p.AtoB!, 'AtoB')}`);

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const backend = await initBackend({ backend: o.backend, log });
   const data = await loadJudgeData(o.data, { log });
   const dataset = data.dataset;
-  const judge = await getJudge(data, judgeDir(dataset), { log });
+  const judge = await getJudge(data, judgeDir(dataset), { log, dataRoot: o.data });
 
   const curveOut = o.curveOut ?? path.join('runs', 'eval', `curve-${path.basename(path.resolve(o.run))}`);
   const curve = await learningCurve({ run: o.run, data, judge, out: curveOut, limit: o.curveLimit, log });
