@@ -13,7 +13,8 @@
  *  - optional: the cpu backend (--cpu-steps N) and a WebGPU (Dawn) correctness row (--webgpu)
  * Prints JSON on stdout and writes docs/bench-engine.md.
  *
- * Options: --steps N (timed steps per row, default 3), --leak-steps N, --cpu-steps N, --webgpu, --out PATH.
+ * Options: --steps N (timed steps per row, default 3), --leak-steps N, --cpu-steps N, --webgpu, --out PATH;
+ * --leak-only N runs only the leak check and re-renders the last run's JSON (docs/bench-engine.json) with it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -320,6 +321,7 @@ async function leakCheck(steps: number): Promise<Record<string, unknown>> {
     steps,
     samples,
     rssGrowthMiB: Number((last.rssMiB - first.rssMiB).toFixed(1)),
+    load: `1-minute load average ${os.loadavg()[0].toFixed(2)} at the end`,
     flat: last.tensors === first.tensors && last.buffers === first.buffers && last.sessions === first.sessions,
   };
 }
@@ -471,7 +473,7 @@ function markdown(r: Result): string {
     '## Leak check',
     '',
     leak
-      ? `${leak.model}, ${leak.steps} steps: RSS ${leak.samples[1]?.rssMiB ?? leak.samples[0].rssMiB} -> ${leak.samples[leak.samples.length - 1].rssMiB} MiB (growth ${leak.rssGrowthMiB} MiB after the first ${leak.samples[1]?.step ?? 0} steps); tensors, wasm buffers and onnxruntime sessions ${leak.flat ? 'flat' : 'NOT flat'} (${leak.samples.map((s) => `${s.step}: ${s.rssMiB} MiB/${s.tensors}t/${s.buffers}b/${s.sessions}s`).join(', ')}).`
+      ? `${leak.model}, ${leak.steps} steps${(leak as { command?: string }).command ? ` (\`${(leak as { command?: string }).command}\`, load average ${String((leak as { load?: string }).load ?? 'n/a')})` : ''}: RSS ${leak.samples[1]?.rssMiB ?? leak.samples[0].rssMiB} -> ${leak.samples[leak.samples.length - 1].rssMiB} MiB (growth ${leak.rssGrowthMiB} MiB after the first ${leak.samples[1]?.step ?? 0} steps); tensors, wasm buffers and onnxruntime sessions ${leak.flat ? 'flat' : 'NOT flat'} (${leak.samples.map((s) => `${s.step}: ${s.rssMiB} MiB/${s.tensors}t/${s.buffers}b/${s.sessions}s`).join(', ')}).`
       : 'Not run (--leak-steps 0).',
     '',
     '## WebGPU (Dawn) correctness',
@@ -488,8 +490,23 @@ function markdown(r: Result): string {
   return lines.join('\n');
 }
 
+/** `--leak-only N`: runs only the leak check and re-renders the last full run (docs/bench-engine.json) with it. */
+async function leakOnly(steps: number, out: string): Promise<void> {
+  const json = out.replace(/\.md$/, '.json');
+  if (!existsSync(json)) throw new Error(`${json} not found: run the full bench first`);
+  const result = JSON.parse(readFileSync(json, 'utf8')) as Result;
+  await initBackend({ backend: 'native', log });
+  log(`leak check (${steps} native steps) ...`);
+  result.leak = { ...(await leakCheck(steps)), command: `npm run bench:engine -- --leak-only ${steps}`, date: new Date().toISOString() };
+  console.log(JSON.stringify(result.leak, null, 2));
+  writeAtomic(json, JSON.stringify(result, null, 2));
+  writeAtomic(out, markdown(result));
+  log(`wrote ${path.relative(ROOT, out)}`);
+}
+
 async function main(): Promise<void> {
   if (has('webgpu-check')) return webgpuCheck();
+  if (has('leak-only')) return leakOnly(Number(arg('leak-only', '1000')), path.resolve(ROOT, arg('out', 'docs/bench-engine.md')));
   const steps = Number(arg('steps', '3'));
   const cpuSteps = Number(arg('cpu-steps', '0'));
   const leakSteps = Number(arg('leak-steps', '1000'));
@@ -580,6 +597,7 @@ async function main(): Promise<void> {
     webgpu,
   };
   console.log(JSON.stringify(result, null, 2));
+  writeAtomic(out.replace(/\.md$/, '.json'), JSON.stringify(result, null, 2));
   writeAtomic(out, markdown(result));
   log(`wrote ${path.relative(ROOT, out)}`);
 }

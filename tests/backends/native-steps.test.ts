@@ -5,7 +5,8 @@
  *  - CycleGAN: CycleGanTrainer.trainStep itself (G and D gradients captured where it hands them to
  *    Adam), for each GAN loss, WGAN-GP's double backprop included; resnet and tiny (depthwise) generators.
  *  - SR (L1) and SRGAN (discriminator step, then content + adversarial generator step), with the
- *    SR models and the losses of training/tasks/sr/train.ts.
+ *    SR models and the losses of training/tasks/sr/train.ts; and a 30-step SR loss curve from the
+ *    same seed on both backends (same within 1e-3).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -161,6 +162,31 @@ describe('SR and SRGAN steps: native gradients equal plain wasm', () => {
       g.dispose();
     });
   }
+
+  it('30 SR steps (Adam) from the same seed give the same loss curve on both backends', async () => {
+    const curve = async (backend: string): Promise<number[]> => {
+      await tf.setBackend(backend);
+      const g = buildSrModel({ tier: 'real-time', scale: 2, features: [8, 6], seed: 5 });
+      const opt = tf.train.adam(1e-3);
+      const vars = variablesOf(g);
+      const losses: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const x = tf.tensor4d(randomValues(4 * 10 * 10 * 3, 100 + i), [4, 10, 10, 3]);
+        const y = tf.tidy(() => tf.add(tf.image.resizeBilinear(x, [20, 20]), 0.05));
+        const l = opt.minimize(() => tf.mean(tf.abs(tf.sub(g.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!;
+        losses.push(l.dataSync()[0]);
+        tf.dispose([x, y, l]);
+      }
+      opt.dispose();
+      g.dispose();
+      return losses;
+    };
+    const wasm = await curve('wasm');
+    const native = await curve('native');
+    expect(wasm[29]).toBeLessThan(wasm[0]); // it trains
+    const worst = Math.max(...wasm.map((v, i) => Math.abs(v - native[i]) / Math.abs(v)));
+    expect(worst).toBeLessThanOrEqual(1e-3);
+  });
 
   it('SRGAN x4: discriminator step and generator step (content + adversarial)', async () => {
     await tf.setBackend('wasm');
