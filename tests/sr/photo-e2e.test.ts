@@ -65,7 +65,12 @@ describe.skipIf(!haveData)('SR photo tier end to end', () => {
       valDegrade: parseFixedDegradations('jpeg:60'),
       log: (s) => logs.push(s),
     };
-    const r = await trainSr(o);
+    // Stopped (as by SIGTERM) after step 1: checkpointed there, then resumed to the end.
+    const stop = new AbortController();
+    const first = await trainSr({ ...o, abort: stop.signal, onStep: ({ step }) => step === 1 && stop.abort() });
+    expect(first.step).toBe(1);
+    expect(logs.join('\n')).toMatch(/stopped early \(signal\) at step 1\/4/);
+    const r = await trainSr({ ...o, resume: true });
     expect(r.step).toBe(4);
     expect(Number.isFinite(r.lastLoss)).toBe(true);
     const all = logs.join('\n');
@@ -77,9 +82,9 @@ describe.skipIf(!haveData)('SR photo tier end to end', () => {
     const { state } = await readCheckpointState((await findLatestCheckpoint(path.join(dir, 'run', 'checkpoints')))!);
     const opts = state.options as { degrade: { jpegQuality: number[] } };
     expect(opts.degrade.jpegQuality).toEqual([30, 95]);
-    const hist = state.valHistory as { psnr: number; degraded: number }[];
-    expect(hist.length).toBe(2);
-    expect(hist[1].degraded).toBeLessThan(hist[1].psnr);
+    const hist = state.valHistory as { step: number; psnr: number; degraded: number }[];
+    expect(hist.map((h) => h.step)).toEqual([1, 2, 4]);
+    expect(hist[2].degraded).toBeLessThan(hist[2].psnr);
 
     // Export, then `eval sr --model file.onnx --degrade jpeg:60` through onnxruntime-node.
     const model = await loadLayersModel(path.join(dir, 'run', 'model'));
@@ -100,7 +105,7 @@ describe.skipIf(!haveData)('SR photo tier end to end', () => {
     expect(table[1].psnr).toBeCloseTo(jpeg.psnr, 6);
     expect(logs.join('\n')).toMatch(/Y-PSNR \(dB\) \(LR jpeg:60\):\n\| model \| scale \| Set5 \|\n\|---\|---\|---\|\n\| bicubic \| x2 \| [\d.]+ \|\n\| photo\.onnx \| x2 \| [\d.]+ \|/);
     // Validation in training used the same degraded LR as the evaluator: same number (tfjs vs ONNX).
-    expect(jpeg.psnr).toBeCloseTo(hist[1].degraded, 2);
+    expect(jpeg.psnr).toBeCloseTo(hist[2].degraded, 2);
 
     // The manifest quality entry with both numbers passes the contract.
     const quality = withJpeg60([{ dataset: 'Set5', metrics: { psnrY: clean.psnr, ssimY: clean.ssim } }], { Set5: jpeg });

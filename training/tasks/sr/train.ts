@@ -71,6 +71,8 @@ export interface SrTrainOptions {
   progress?: boolean;
   /** Called after each completed step, before that step's checkpoint (tests use it to poison weights). */
   onStep?: (info: { step: number; lrMult: number }, generator: tfl.LayersModel) => void;
+  /** Stops like SIGINT/SIGTERM do: after the current step, with a checkpoint (tests use it). */
+  abort?: AbortSignal;
 }
 
 export interface SrTrainResult {
@@ -204,6 +206,15 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     return saveCheckpoint(ckptDir, { step, models, optimizers, state }, { keep: o.keep });
   };
 
+  // SIGINT / SIGTERM (Ctrl-C, kill, a scheduler's time limit): finish the step, checkpoint, exit.
+  let signalled = o.abort?.aborted ?? false;
+  const onSignal = () => {
+    signalled = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  o.abort?.addEventListener('abort', onSignal);
+
   const startTime = performance.now();
   const startElapsed = state.elapsedSeconds;
   const deadline = o.maxMinutes ? startTime + o.maxMinutes * 60_000 : Infinity;
@@ -239,8 +250,9 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   while (step < o.steps) {
     const elapsedNow = startElapsed + (performance.now() - startTime) / 1000;
     const budgetFraction = o.budgetMinutes ? elapsedNow / (o.budgetMinutes * 60) : 0;
-    if (performance.now() > deadline || budgetFraction >= 1 || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
+    if (signalled || performance.now() > deadline || budgetFraction >= 1 || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
       stoppedBy = 'time';
+      if (signalled) log(`stop requested (signal): checkpointing at step ${step}`);
       break;
     }
     const lr = learningRate(o, step, budgetFraction) * state.lrMult;
@@ -321,12 +333,15 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     }
   }
   bar?.stop();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  o.abort?.removeEventListener('abort', onSignal);
   if (o.valEvery > 0 && state.valHistory.at(-1)?.step !== step) lastVal = await validate();
   lastCkptPath = await save();
   const secs = (performance.now() - startTime) / 1000;
   const sps = (step - startStep) / Math.max(1e-3, secs);
   log(
-    `${stoppedBy === 'time' ? 'stopped early (--max-minutes / --budget-minutes / --stop-after)' : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
+    `${stoppedBy === 'time' ? `stopped early (${signalled ? 'signal' : '--max-minutes / --budget-minutes / --stop-after'})` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
       `${lastVal !== undefined ? `, ${valLine(lastVal)}` : ''}${o.degrade ? `, patches clean/degraded/failed ${state.degradeStats!.clean}/${state.degradeStats!.degraded}/${state.degradeStats!.failed}` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
   // A plain model folder next to the checkpoints, for export and eval.
