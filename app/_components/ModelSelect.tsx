@@ -1,6 +1,12 @@
 'use client';
 import type { SiteModel } from '@/lib/store';
 
+/** A model's name as a dropdown shows it: the name, "(yours)" for your own, and the tier only when the name does not already say it. */
+export function optionLabel(m: SiteModel): string {
+  const tier = m.tier && !m.name.toLowerCase().includes(m.tier.toLowerCase()) ? ` · ${m.tier}` : '';
+  return `${m.name}${m.origin === 'byo' ? ' (yours)' : ''}${tier}`;
+}
+
 export function ModelSelect({ models, value, onChange, label = 'Model' }: { models: SiteModel[]; value: string; onChange: (id: string) => void; label?: string }) {
   return (
     <label className="flex flex-col gap-1 text-sm font-medium">
@@ -15,9 +21,7 @@ export function ModelSelect({ models, value, onChange, label = 'Model' }: { mode
         {!models.length && <option value="">No models available</option>}
         {models.map((m) => (
           <option key={m.id} value={m.id}>
-            {m.name}
-            {m.origin === 'byo' ? ' (yours)' : ''}
-            {m.tier ? ` · ${m.tier}` : ''}
+            {optionLabel(m)}
           </option>
         ))}
       </select>

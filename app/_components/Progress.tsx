@@ -15,7 +15,7 @@ export function JobProgress({ running, onCancel }: { running: Running; onCancel:
     <div className="flex flex-col gap-2" data-testid="progress">
       <div className="flex items-center justify-between text-sm">
         <span data-testid="progress-text">
-          {phase === 'loading model' ? 'Loading model…' : total ? `Tile ${done} of ${total} · ${pct}%` : 'Decoding image…'}
+          {phase === 'loading model' ? 'Loading model…' : phase === 'preparing' ? 'Preparing image…' : total ? `Tile ${done} of ${total} · ${pct}%` : 'Decoding image…'}
           {done > 0 && done < total ? ` · about ${fmt(eta)} left` : ''}
         </span>
         <button

@@ -1,2 +1,4 @@
 export * from './tensor';
 export * from './tiles';
+export * from './alpha';
+export * from './format';

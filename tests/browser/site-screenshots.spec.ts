@@ -50,12 +50,45 @@ test.describe('README screenshots (shipped models)', () => {
     await page.goto('/upscale');
     await waitForBackend(page, 'wasm');
     await page.getByTestId('scale-select').selectOption(String(upscaler!.scale));
-    await page.getByTestId('tier-select').selectOption(upscaler!.tier ?? 'quality');
+    await page.getByTestId(`kind-${upscaler!.tier === 'photo' ? 'photo' : 'clean'}`).check();
     await page.getByTestId('model-select').selectOption(upscaler!.id);
     await page.getByTestId('image-input').setInputFiles(`/work/shared/datasets/sr/Set14/LR_bicubic/X${upscaler!.scale}/baboon.png`);
     await page.getByTestId('run').click();
     await expect(page.getByTestId('result-info')).toBeVisible({ timeout: 120_000 });
     await shot(page, 'upscale');
+  });
+
+  test('upscale-transparent', async ({ page }) => {
+    test.skip(!upscaler, 'no super-resolution model shipped');
+    // a small logo on a transparent background: the result keeps the transparency (checkerboard)
+    const logo = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="96"><circle cx="48" cy="48" r="38" fill="#0284c7"/>' +
+          '<path d="M66 36a22 22 0 1 0 3 24h-19" fill="none" stroke="#fff" stroke-width="9" stroke-linecap="round"/>' +
+          '<rect x="96" y="20" width="52" height="56" rx="10" fill="#f59e0b" fill-opacity="0.6"/></svg>',
+      ),
+    )
+      .png()
+      .toBuffer();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto('/upscale');
+    await waitForBackend(page, 'wasm');
+    await page.getByTestId('scale-select').selectOption(String(upscaler!.scale));
+    await page.getByTestId('image-input').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: logo });
+    await expect(page.getByTestId('picked')).toContainText('transparent areas are kept');
+    await page.getByTestId('run').click();
+    await expect(page.getByTestId('result-info')).toContainText('transparency kept', { timeout: 120_000 });
+    await page.getByTestId('split').fill('35');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'upscale-transparent');
+  });
+
+  test('models-phone', async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/models');
+    await expect(page.getByTestId('model-card')).toHaveCount(models.length);
+    mkdirSync(OUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUT, 'models-phone.png') }); // the first screen, as a phone shows it
   });
 
   test('models', async ({ page }) => {

@@ -38,7 +38,7 @@ test('upscale shows the measured Y-PSNR of the chosen shipped model, so tiers ca
   await page.goto('/upscale');
   for (const m of sr.slice(0, 3)) {
     await page.getByTestId('scale-select').selectOption(String(m.scale));
-    await page.getByTestId('tier-select').selectOption(m.tier ?? 'quality');
+    await page.getByTestId(`kind-${m.tier === 'photo' ? 'photo' : 'clean'}`).check();
     await page.getByTestId('model-select').selectOption(m.id);
     const bsd = m.quality.find((q) => q.dataset === 'BSD100')!.metrics.psnrY!;
     await expect(page.getByTestId('model-info')).toContainText(`Y-PSNR Set5 / Set14 / BSD100:`);
@@ -61,7 +61,7 @@ for (const m of manifest.models) {
     await waitForBackend(page, 'wasm');
     if (m.task === 'super-resolution') {
       await page.getByTestId('scale-select').selectOption(String(m.scale));
-      await page.getByTestId('tier-select').selectOption(m.tier ?? 'quality');
+      await page.getByTestId(`kind-${m.tier === 'photo' ? 'photo' : 'clean'}`).check();
     }
     await page.getByTestId('model-select').selectOption(m.id);
     await page.getByTestId('image-input').setInputFiles({ name: 'horse.png', mimeType: 'image/png', buffer: png });

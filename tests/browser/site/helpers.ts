@@ -45,6 +45,29 @@ export function makePng(w: number, h: number, pixel: (x: number, y: number) => [
   return PNG.sync.write(png);
 }
 
+/** A PNG with an alpha channel: `pixel` gives [r, g, b, a]. */
+export function rgbaPng(w: number, h: number, pixel: (x: number, y: number) => [number, number, number, number]): Buffer {
+  const png = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) png.data.set(pixel(x, y), (y * w + x) * 4);
+  return PNG.sync.write(png);
+}
+
+/** Collects console errors, uncaught page errors and failed (>= 400) responses of a page. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`HTTP ${r.status()} ${r.url()}`));
+  return errors;
+}
+
+/** Downloads the current result through the page's Download button and decodes it. */
+export async function downloadResult(page: Page): Promise<{ name: string; width: number; height: number; data: Uint8Array }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+  return { name: download.suggestedFilename(), ...decodePng(readFileSync(await download.path())) };
+}
+
 /** A deterministic, photo-like test pattern (smooth gradients plus texture). */
 export function patternPng(w: number, h: number): Buffer {
   return makePng(w, h, (x, y) => [
@@ -93,7 +116,7 @@ export function recordRequests(context: BrowserContext): Recorded[] {
   return log;
 }
 
-const ALLOWED = [/^\/_next\//, /^\/ort\//, /^\/models\//, /^\/favicon\.ico$/, /^\/sw\.js$/, /^\/(translate|upscale|webcam|models)?$/];
+const ALLOWED = [/^\/_next\//, /^\/ort\//, /^\/models\//, /^\/thumbs\//, /^\/favicon\.ico$/, /^\/sw\.js$/, /^\/(translate|upscale|webcam|models)?$/];
 
 /** No request may leave the origin, carry a body, or go anywhere but the site's pages, static assets and models. */
 export function expectNoImageLeak(log: Recorded[], origin: string): void {
