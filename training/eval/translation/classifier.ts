@@ -155,12 +155,12 @@ export async function trainJudge(
   opts: { epochs?: number; perClass?: number; otherCount?: number; heldOutOther?: number; seed?: number; backend?: string; log?: (l: string) => void } = {},
 ): Promise<Judge> {
   const log = opts.log ?? (() => {});
-  const epochs = opts.epochs ?? 10;
+  const epochs = opts.epochs ?? 6;
   const seed = opts.seed ?? 11;
   const t0 = Date.now();
   if (data.trainA.length < 2 || data.trainB.length < 2) throw new Error(`${data.dataset}: the judge needs at least 2 training images per domain`);
   if (!data.testA.length || !data.testB.length) throw new Error(`${data.dataset}: the judge needs testA/ and testB/ images for its held-out accuracy`);
-  const perClass = opts.perClass ?? Math.min(400, Math.max(data.trainA.length, data.trainB.length));
+  const perClass = opts.perClass ?? Math.min(200, Math.max(data.trainA.length, data.trainB.length));
   const otherCount = opts.otherCount ?? perClass;
   log(`judge ${data.dataset}: making ${otherCount} degraded training images from trainA/trainB`);
   const other = (await makeOtherImages(balancedSources(data.trainA, data.trainB, 300), otherCount, seed)).images;
