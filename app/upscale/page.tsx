@@ -90,7 +90,7 @@ export default function UpscalePage() {
               ))}
               {missing && s !== undefined && (
                 <p data-testid="kind-note" className="text-xs text-amber-800 dark:text-amber-300">
-                  No {KINDS[wanted].label.toLowerCase()} model at x{s} yet{byKind(other).length ? `: using ${KINDS[other].label}.` : '.'}
+                  No &quot;{KINDS[wanted].label}&quot; model at x{s} yet{byKind(other).length ? `: using ${KINDS[other].label}.` : '.'}
                 </p>
               )}
             </fieldset>
