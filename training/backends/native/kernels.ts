@@ -76,15 +76,18 @@ export function setFilterGradMethod(method: FilterGradMethod | 'auto'): void {
 }
 
 /**
- * The filter-gradient formulation per shape class, from bench:engine's comparison on this
- * project's machine (docs/backends.md): im2col + SGEMM wins everywhere it was measured except
- * when the im2col buffer would be huge relative to the work, where the swapped-axes Conv avoids
- * materialising it.
+ * The filter-gradient formulation per shape class, from bench:engine's comparison (docs/bench-engine.md,
+ * "Filter gradient"): im2col + SGEMM wins when there are many output pixels (P = n*oh*ow >= 4096:
+ * 3x3 convs at 128x128, SR batches) and enough input channels for the window copies to be long
+ * rows; the swapped-axes Conv wins for few input channels (a 7x7 stem on RGB: 147 short columns per
+ * pixel) and for small maps with many channels (ResNet blocks at 32x32, PatchGAN's strided convs),
+ * and for im2col buffers too large to materialise.
  */
 export function pickFilterGradMethod(c: ConvGeom): FilterGradMethod {
-  const taps = c.kh * c.kw;
-  const im2colFloats = taps * c.n * c.oh * c.ow * c.ci;
-  return im2colFloats > 64 * 1024 * 1024 ? 'conv' : 'im2col';
+  const p = c.n * c.oh * c.ow;
+  const im2colFloats = c.kh * c.kw * p * c.ci;
+  if (im2colFloats > 64 * 1024 * 1024) return 'conv';
+  return p >= 4096 && c.ci >= 8 ? 'im2col' : 'conv';
 }
 
 function sizeOf(shape: readonly number[]): number {
