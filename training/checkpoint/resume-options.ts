@@ -38,3 +38,31 @@ export function refuseChangedArchitecture(
     differences,
   );
 }
+
+interface NetworkLike {
+  layers: { getClassName(): string; name: string; weights: { shape: (number | null)[] }[] }[];
+}
+
+/** One entry per layer: its class and weight shapes (what a checkpoint's weights must fit). */
+export function networkSignature(model: NetworkLike): string[] {
+  return model.layers.map((l) => `${l.getClassName()}(${l.weights.map((w) => w.shape.join('x')).join(', ')})`);
+}
+
+/**
+ * For trainers whose options do not map one to one onto saved fields (SR: tier defaults changed
+ * over time): builds what the flags ask for and compares it with the network the checkpoint
+ * holds, layer by layer. Throws ChangedArchitectureError naming the flags and the first difference.
+ */
+export function refuseChangedNetwork(checkpoint: string, saved: NetworkLike, requested: NetworkLike, flags: string[]): void {
+  const a = networkSignature(saved);
+  const b = networkSignature(requested);
+  if (a.length === b.length && a.every((s, i) => s === b[i])) return;
+  const i = a.findIndex((s, k) => s !== b[k]);
+  const at = i < 0 ? Math.min(a.length, b.length) : i;
+  throw new ChangedArchitectureError(
+    `--resume: ${checkpoint} was trained with other networks than this command asks for: ${flags.join(' ')} gives ${b.length} layers, ` +
+      `the checkpoint has ${a.length}; first difference at layer ${at}: the checkpoint has ${a[at] ?? 'nothing'}, the flags ask for ${b[at] ?? 'nothing'}. ` +
+      'A resumed run keeps its architecture: drop these flags to continue it, or start a new run with another --out',
+    [{ key: flags.join(' '), saved: a[at], requested: b[at] }],
+  );
+}

@@ -13,6 +13,7 @@ import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersMo
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { withRunLock } from '../../checkpoint/lock';
+import { refuseChangedNetwork } from '../../checkpoint/resume-options';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
 import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
 import { PixelShuffle } from '../../models/layers';
@@ -141,7 +142,16 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   let generator: tfl.LayersModel;
   if (source) {
     generator = await loadLayersModel(source);
-    if (o.features || o.blocks !== undefined || o.skip) log(`architecture options are ignored: the generator comes from ${source}`);
+    if (latest && (o.features || o.blocks !== undefined || o.skip)) {
+      // A resume must not silently drop architecture flags: refuse when they ask for another network.
+      const asked = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
+      const flags = [o.features && `--features ${o.features.join(',')}`, o.blocks !== undefined && `--blocks ${o.blocks}`, o.skip && `--skip ${o.skip}`].filter(Boolean) as string[];
+      try {
+        refuseChangedNetwork(latest, generator, asked, flags);
+      } finally {
+        asked.dispose();
+      }
+    } else if (o.features || o.blocks !== undefined || o.skip) log(`architecture options are ignored: the generator comes from ${source}`);
     log(`${latest ? 'architecture' : 'architecture and weights'} from ${source}`);
   } else {
     generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
