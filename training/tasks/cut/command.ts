@@ -65,52 +65,60 @@ export function registerCutCommands(train: Command): void {
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, webgpu, tensorflow, tensorflow-gpu)', 'auto')
     .action(async (opts, cmd: Command) => {
       const { runCut } = await import('./train');
-      const crop = opts.crop as number;
-      const steps = opts.steps as number;
-      const mode = opts.mode as CutMode;
-      const d = modeDefaults(mode);
-      const runOpts: CutRunOptions = {
-        data: opts.data,
-        out: opts.out || path.join('runs', `${mode}-${path.basename(path.resolve(opts.data))}`),
-        resume: opts.resume,
-        explicit: Object.entries(ARCH_FLAGS).filter(([flag]) => cmd.getOptionValueSource(flag) === 'cli').map(([, key]) => key),
-        mode,
-        generator: opts.generator,
-        ngf: opts.ngf,
-        nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
-        ndf: opts.ndf,
-        dLayers: opts.dLayers,
-        loss: opts.loss as GanLoss,
-        lambdaGan: opts.lambdaGan,
-        lambdaNce: opts.lambdaNce ?? d.lambdaNce,
-        nceIdt: opts.nceIdt ?? d.nceIdt,
-        flipEquivariance: opts.flipEquivariance ?? d.flipEquivariance,
-        numPatches: opts.numPatches,
-        nceT: opts.nceT,
-        netFNc: opts.netfNc,
-        gpWeight: opts.gpWeight,
-        lr: opts.lr,
-        lrD: opts.lrD ?? opts.lr,
-        beta1: opts.beta1,
-        batchSize: opts.batch,
-        crop,
-        loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
-        steps,
-        decayFrom: opts.decayFrom ?? Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
-        seed: opts.seed,
-        checkpointEvery: opts.checkpointEvery,
-        sampleEvery: opts.sampleEvery,
-        logEvery: opts.logEvery,
-        keep: opts.keep,
-        healthWindow: opts.healthWindow,
-        collapseWindow: opts.collapseWindow,
-        collapseThreshold: opts.collapseThreshold,
-        maxRollbacks: 5,
-        maxMinutes: opts.maxMinutes,
-        limit: opts.limit,
-        backend: opts.backend,
-        keepSavedSchedule: cmd.getOptionValueSource('steps') !== 'cli' && cmd.getOptionValueSource('decayFrom') !== 'cli',
-      };
-      await runCut(runOpts);
+      await runCut(cutRunOptionsFromCli(opts, (name) => cmd.getOptionValueSource(name) === 'cli'));
     });
+}
+
+/**
+ * The run options a `train cut` command line asks for: --mode fills in the paper's settings for
+ * every flag that was not given (`fromCli(name)`: was the option set on the command line?).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option: string) => boolean): CutRunOptions {
+  const crop = opts.crop as number;
+  const steps = opts.steps as number;
+  const mode = opts.mode as CutMode;
+  const d = modeDefaults(mode);
+  return {
+    data: opts.data,
+    out: opts.out || path.join('runs', `${mode}-${path.basename(path.resolve(opts.data))}`),
+    resume: opts.resume,
+    explicit: Object.entries(ARCH_FLAGS).filter(([flag]) => fromCli(flag)).map(([, key]) => key),
+    mode,
+    generator: opts.generator,
+    ngf: opts.ngf,
+    nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
+    ndf: opts.ndf,
+    dLayers: opts.dLayers,
+    loss: opts.loss as GanLoss,
+    lambdaGan: opts.lambdaGan,
+    lambdaNce: opts.lambdaNce ?? d.lambdaNce,
+    nceIdt: opts.nceIdt ?? d.nceIdt,
+    flipEquivariance: opts.flipEquivariance ?? d.flipEquivariance,
+    numPatches: opts.numPatches,
+    nceT: opts.nceT,
+    netFNc: opts.netfNc,
+    gpWeight: opts.gpWeight,
+    lr: opts.lr,
+    lrD: opts.lrD ?? opts.lr,
+    beta1: opts.beta1,
+    batchSize: opts.batch,
+    crop,
+    loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
+    steps,
+    decayFrom: opts.decayFrom ?? Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
+    seed: opts.seed,
+    checkpointEvery: opts.checkpointEvery,
+    sampleEvery: opts.sampleEvery,
+    logEvery: opts.logEvery,
+    keep: opts.keep,
+    healthWindow: opts.healthWindow,
+    collapseWindow: opts.collapseWindow,
+    collapseThreshold: opts.collapseThreshold,
+    maxRollbacks: 5,
+    maxMinutes: opts.maxMinutes,
+    limit: opts.limit,
+    backend: opts.backend,
+    keepSavedSchedule: !fromCli('steps') && !fromCli('decayFrom'),
+  };
 }
