@@ -16,7 +16,8 @@
  * Options: --steps N (timed steps per row, default 3), --leak-steps N, --cpu-steps N, --webgpu, --out PATH;
  * --leak-only N runs only the leak check and re-renders the last run's JSON (docs/bench-engine.json) with it;
  * --no-cyclegan skips the CycleGAN rows, --cyclegan-only measures only them and merges them into the
- * last run's JSON (each row still measures both backends in one process), --crops 128,256 sets their sizes.
+ * last run's JSON (each row still measures both backends in one process), --crops 128,256 sets their sizes,
+ * --warmup N their untimed first steps (default 1).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -220,7 +221,7 @@ async function cycleGanRow(backend: string, crop: number, flops: number, steps: 
   const n = crop * crop * 3;
   const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));
   const b = new Float32Array(n).map((_, i) => Math.cos(i * 0.013));
-  const timing = await timeIt(() => void t.trainStep(a, b), 1, steps);
+  const timing = await timeIt(() => void t.trainStep(a, b), Number(arg('warmup', '1')), steps);
   t.dispose();
   return measure(timing, flops);
 }
@@ -519,8 +520,7 @@ async function main(): Promise<void> {
   const load0 = os.loadavg()[0];
   await initBackend({ backend: 'native', log });
 
-  log('onnxruntime MatMul ceiling ...');
-  const ceiling = matMulCeiling();
+
   const rows: Row[] = [];
   const both = async (what: string, flops: number, run: (backend: string) => Promise<Measure>): Promise<Row> => {
     log(`${what} ...`);
@@ -539,12 +539,16 @@ async function main(): Promise<void> {
     return v;
   };
   const only = has('cyclegan-only');
+  const crops = has('no-cyclegan') ? [] : arg('crops', '128,256').split(',').map(Number);
   const prev = only ? (JSON.parse(readFileSync(out.replace(/\.md$/, '.json'), 'utf8')) as Result) : null;
-  if (prev) rows.push(...prev.rows.filter((r) => !r.what.startsWith('Full CycleGAN')));
+  // keep the last run's rows, except the CycleGAN sizes measured now
+  // the ceiling the kept rows were measured against (measured in the same run as them)
+  log('onnxruntime MatMul ceiling ...');
+  const ceiling = prev ? prev.ceiling : matMulCeiling();
+  if (prev) rows.push(...prev.rows.filter((r) => !(r.what.startsWith('Full CycleGAN') && crops.some((c) => r.what.includes(`${c}x${c}`)))));
   if (!only) await both('Forward conv 1x128x128x64 * 3x3x64x64, same', 2 * 128 * 128 * 64 * 64 * 9, (b) => convRow(b, steps));
   const genRow = only ? prev!.rows.find((r) => r.what.startsWith('ResNet generator'))! : await both(`ResNet generator step (ngf 32, 6 blocks, ${size}x${size}, batch 1)`, 6 * probe(gen, size), (b) => modelStepRow(b, gen, [1, size, size, 3], 6 * probe(gen, size), steps));
   if (!only) await both(`PatchGAN step (70x70, ndf 64, ${size}x${size}, batch 1)`, 6 * probe(dis, size), (b) => modelStepRow(b, dis, [1, size, size, 3], 6 * probe(dis, size), steps));
-  const crops = has('no-cyclegan') ? [] : arg('crops', '128,256').split(',').map(Number);
   const cycleRows: Row[] = [];
   for (const crop of crops) {
     await tf.setBackend('wasm');
