@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { inspectInstanceNorm, normNames, rewriteInstanceNorm } from '../../lib/onnx/instance-norm';
 import { createNodeTiler, type NodeTiler } from '../../lib/runtime/node';
-import { runTiledImage, statsFromCopy, type TiledSpec } from '../../lib/runtime/whole-image';
+import { runTiledImage, statsFromCopy, type RunVariant, type TiledSpec } from '../../lib/runtime/whole-image';
 import { nchwToRGBA, rgbaToNCHW } from '../../lib/imaging/tensor';
 import { cropRGBA } from '../../lib/imaging/tiles';
 import { seamReport } from '../../lib/imaging/tile-metrics';
@@ -131,6 +131,25 @@ describe('statistics pass', () => {
       expect(r.normalization).toBe('none');
       expect([...seen]).toEqual(['plain']);
       expect(r.plan.tiles.length).toBe(6);
+    } finally {
+      await t.release();
+    }
+  });
+
+  it('retries a statistics run the backend cannot hold on a half-size copy; other errors pass through', async () => {
+    const t = await createNodeTiler(thirdPartyGenerator());
+    try {
+      const W = 640, H = 480;
+      const img = landscape(W, H, 6);
+      const read = (x: number, y: number, w: number, h: number) => cropRGBA(img, W, x, y, w, h);
+      class OutOfMemory extends Error {}
+      // a backend that cannot run more than 320 px in one piece (like a GPU buffer limit)
+      const run: RunVariant = (v, f) => (f.input.dims[3] > 320 ? Promise.reject(new OutOfMemory('buffer too large')) : t.run(v, f));
+      const args = { width: W, height: H, read, spec: { ...SPEC, tile: { size: 256, overlap: 32 } }, info: t.info, run, norm: { statsSize: 640 } };
+      const r = await runTiledImage({ ...args, isRetryable: (e) => e instanceof OutOfMemory });
+      expect(r.statsFrom).toEqual({ width: 320, height: 240, refine: 0 });
+      expect(r.normalization).toBe('whole-image');
+      await expect(runTiledImage(args)).rejects.toThrow('buffer too large');
     } finally {
       await t.release();
     }
