@@ -478,7 +478,7 @@ function markdown(r: Result): string {
     '## Leak check',
     '',
     leak
-      ? `${leak.model}, ${leak.steps} steps${(leak as { command?: string }).command ? ` (\`${(leak as { command?: string }).command}\`, load average ${String((leak as { load?: string }).load ?? 'n/a')})` : ''}: RSS ${leak.samples[1]?.rssMiB ?? leak.samples[0].rssMiB} -> ${leak.samples[leak.samples.length - 1].rssMiB} MiB (growth ${leak.rssGrowthMiB} MiB after the first ${leak.samples[1]?.step ?? 0} steps); tensors, wasm buffers and onnxruntime sessions ${leak.flat ? 'flat' : 'NOT flat'} (${leak.samples.map((s) => `${s.step}: ${s.rssMiB} MiB/${s.tensors}t/${s.buffers}b/${s.sessions}s`).join(', ')}).`
+      ? `${leak.model}, ${leak.steps} steps${(leak as { command?: string }).command ? ` (\`${(leak as { command?: string }).command}\`, ${String((leak as { load?: string }).load ?? 'n/a')})` : ''}: RSS ${leak.samples[1]?.rssMiB ?? leak.samples[0].rssMiB} -> ${leak.samples[leak.samples.length - 1].rssMiB} MiB (growth ${leak.rssGrowthMiB} MiB after the first ${leak.samples[1]?.step ?? 0} steps); tensors, wasm buffers and onnxruntime sessions ${leak.flat ? 'flat' : 'NOT flat'} (${leak.samples.map((s) => `${s.step}: ${s.rssMiB} MiB/${s.tensors}t/${s.buffers}b/${s.sessions}s`).join(', ')}).`
       : 'Not run (--leak-steps 0).',
     '',
     '## WebGPU (Dawn) correctness',
