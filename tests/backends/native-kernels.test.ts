@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
-import { NATIVE_KERNELS, nativeStats, setFilterGradMethod } from '../../training/backends/native/kernels';
+import { NATIVE_KERNELS, nativeStats, registerNativeBackend, setFilterGradMethod, setNativeStrict } from '../../training/backends/native/kernels';
 import { randomValues, relError, runOn, sizeOf } from './helpers';
 
 type Pad = 'same' | 'valid' | number;
@@ -312,6 +312,28 @@ describe('bad input is refused with the op name', () => {
     const f = tf.ones([1, 1, 1, 1]);
     expect(() => kernel(tf.Conv2D, { x, filter: f }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', dilations: 1 })).toThrow(/native Conv2D: only NHWC/);
     tf.dispose([x, f]);
+  });
+
+  it('a shape onnxruntime cannot express: said once with the op and shapes, then plain wasm (or an error when native was asked for)', async () => {
+    // tfjs's numeric-pad geometry with unequal strides asks a ConvTranspose for output_padding 4 at stride 1
+    const lines: string[] = [];
+    registerNativeBackend({ strict: false, log: (l) => lines.push(l) });
+    const dyv = randomValues(2 * 5 * 5 * 5, 91);
+    const fv = randomValues(3 * 3 * 4 * 5, 92);
+    const attrs = { strides: [2, 1], pad: 1, dataFormat: 'NHWC', inputShape: [2, 10, 9, 4] };
+    const fallbacks = nativeStats().fallbacks;
+    const err = await compare(() => kernel(tf.Conv2DBackpropInput, { dy: tf.tensor(dyv, [2, 5, 5, 5]), filter: tf.tensor(fv, [3, 3, 4, 5]) }, attrs));
+    expect(err).toBeLessThanOrEqual(TOL);
+    expect(nativeStats().fallbacks).toBe(fallbacks + 1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^native Conv2DBackpropInput: .*dy \[2,5,5,5\], filter \[3,3,4,5\].*running plain wasm's Conv2DBackpropInput/);
+    setNativeStrict(true);
+    await tf.setBackend('native');
+    const dy = tf.tensor(dyv, [2, 5, 5, 5]);
+    const f = tf.tensor(fv, [3, 3, 4, 5]);
+    expect(() => kernel(tf.Conv2DBackpropInput, { dy, filter: f }, attrs)).toThrow(/native Conv2DBackpropInput: onnxruntime could not create a session/);
+    tf.dispose([dy, f]);
+    setNativeStrict(true);
   });
 
   it('sessions are cached: a repeated call creates none', async () => {

@@ -147,6 +147,9 @@ function transposePads(size: number, out: number, k: number, s: number, d: numbe
     extra = 0;
   }
   if (end < 0 || before < 0) throw new Error(`cannot express this padding as a ConvTranspose (before ${before}, after ${after})`);
+  // onnxruntime requires output_padding < max(stride, dilation); tfjs's numeric-pad geometry with
+  // unequal strides can ask for more (see convForwardGraph)
+  if (extra >= Math.max(s, d)) throw new Error(`cannot express this output size as a ConvTranspose (output_padding ${extra} >= stride ${s})`);
   return { before, after: end, extra };
 }
 

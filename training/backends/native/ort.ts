@@ -170,7 +170,12 @@ export class SessionCache {
       this.map.set(key, hit);
       return hit;
     }
-    const spec = build();
+    let spec: SessionSpec;
+    try {
+      spec = build();
+    } catch (err) {
+      throw new Error(`native ${key.split(' ')[0]}: onnxruntime could not create a session for ${key}: ${firstLine(err)}`);
+    }
     const session = new this.ort.Session();
     try {
       session.loadModel(spec.model.buffer as ArrayBuffer, spec.model.byteOffset, spec.model.byteLength, sessionOptions(this.threads));
