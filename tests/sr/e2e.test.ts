@@ -113,6 +113,7 @@ describe.skipIf(!haveData)('SR end to end', () => {
     for (const spec of [(await findLatestCheckpoint(path.join(dir, 'a', 'checkpoints')))!, path.join(dir, 'a')]) {
       const viaSpec = await evaluateSet(await resolveRunner({ model: spec, range: '0,1', tile: 0, backend: 'wasm' }, (s) => logs.push(s)), 'Set5', 2, { limit: 2 });
       expect(viaSpec.psnr).toBeCloseTo(rt.psnr, 6);
+      expect(viaSpec.model).toBe(path.basename(spec)); // named by the run / checkpoint, e.g. in a comparison table
     }
     const before = wa[0].dataSync().slice();
 

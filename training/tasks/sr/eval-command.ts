@@ -102,7 +102,10 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
     const probe = tf.tidy(() => (model.predict(tf.zeros([1, 8, 8, 3])) as tf.Tensor).shape[1]!);
     scale = probe / 8;
   }
-  return tfjsRunner(model, { name: path.basename(path.dirname(dir)) + '/' + path.basename(dir), scale, range, tile });
+  // Name a run or checkpoint by itself (runs/sr-photo-x4-s6, step-00000300), a bare model by its folders.
+  const given = path.basename(path.resolve(spec));
+  const name = ['model', 'model.json', 'generator'].includes(given) ? path.basename(path.dirname(dir)) + '/' + path.basename(dir) : given;
+  return tfjsRunner(model, { name, scale, range, tile });
 }
 
 /**
