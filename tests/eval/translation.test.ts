@@ -1,0 +1,156 @@
+/**
+ * The 256x256 translation evaluation end to end on real data (summer2winter test images) with the
+ * committed judge: a random-weight CycleGAN-shaped ONNX (reflect pad, conv, instance norm, residual
+ * blocks, transposed convs, tanh; an architecture width and seed the judge never saw) run through
+ * onnxruntime-node is called "other"; an identity model keeps detail and edges at 1 and is called
+ * source; a blurring model loses detail; real winter photos are called winter. Then the learning
+ * curve over a run folder, the `eval translation` report and grid, and a judge trained from scratch
+ * (tiny, to test the training path and its save/load round trip).
+ * Skipped when ../shared/datasets is absent.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { initBackend } from '../../training/backends';
+import { saveCheckpoint } from '../../training/checkpoint';
+import { exportOnnx } from '../../training/export';
+import { tinyGenerator } from '../../training/models/light-generator';
+import { onnxTranslator, type Translator } from '../../training/eval/cyclegan/translators';
+import { classShares, judge, loadJudge, saveJudge, trainJudge, type Judge, type JudgeData } from '../../training/eval/translation/classifier';
+import { gaussianBlur, randomCycleGanGenerator } from '../../training/eval/translation/degrade';
+import { evaluateTranslator, makeEvalContext, type EvalContext } from '../../training/eval/translation/evaluate';
+import { learningCurve, listCheckpoints } from '../../training/eval/translation/curve';
+import { runTranslationEval } from '../../training/eval/translation/command';
+import { loadJudgeData } from '../../training/eval/translation/judge-data';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DATA = path.resolve(ROOT, '../shared/datasets/cyclegan/summer2winter_landscapes');
+const JUDGE = path.join(ROOT, 'checkpoints/classifiers/summer2winter_landscapes');
+const have = existsSync(DATA) && existsSync(path.join(JUDGE, 'meta.json'));
+
+let tmp: string;
+let data: JudgeData;
+let j: Judge;
+let ctx: EvalContext;
+let randomOnnx: string;
+
+const fn = (label: string, f: Translator['translate']): Translator => ({ label, multipleOf: 4, translate: f, dispose: async () => {} });
+
+describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, committed judge)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-eval-'));
+    data = await loadJudgeData(DATA, { limit: 16 });
+    const stored = await loadJudge(JUDGE);
+    if (!stored) throw new Error(`${JUDGE} holds no 256x256 judge`);
+    j = stored;
+    ctx = await makeEvalContext(data, j);
+    // ngf 16 and this seed were never among the judge's training generators (ngf 8, other seeds).
+    const g = randomCycleGanGenerator(90210, { ngf: 16, nBlocks: 3, std: 0.02 });
+    randomOnnx = path.join(tmp, 'random.onnx');
+    await exportOnnx(g, { outFile: randomOnnx, inputRange: [-1, 1], outputRange: [-1, 1], multipleOf: 4, check: { sizes: [[32, 32]] } });
+    g.dispose();
+  });
+
+  it('the stored judge works at 256x256 with three classes and reports its held-out accuracy', () => {
+    expect(j.meta.size).toBe(256);
+    expect(j.meta.classes).toEqual(['A', 'B', 'other']);
+    expect(j.meta.heldOut.balanced).toBeGreaterThan(0.8);
+    expect(j.meta.heldOut.images.other).toBeGreaterThanOrEqual(20);
+  });
+
+  it('calls real winter test photos winter and real summer ones summer', () => {
+    expect(ctx.real.B.shares.B).toBeGreaterThanOrEqual(0.75);
+    expect(ctx.real.A.shares.A).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('calls a random-weight CycleGAN-shaped ONNX model "other" for (nearly) all images', async () => {
+    const t = await onnxTranslator(randomOnnx, null, [-1, 1]);
+    const { metrics } = await evaluateTranslator(ctx, t, 'AtoB', { limit: 12 });
+    await t.dispose();
+    expect(metrics.images).toBe(12);
+    expect(metrics.calledOther).toBeGreaterThanOrEqual(0.9);
+    expect(metrics.calledTarget).toBeLessThanOrEqual(0.1);
+    expect(metrics.score).toBeLessThanOrEqual(0.1);
+  });
+
+  it('identity: detail 1, edges 1, called source, score ~0; a blurring model: detail < 1', async () => {
+    const id = await evaluateTranslator(ctx, fn('identity', async (x) => x), 'AtoB', { limit: 12 });
+    expect(id.metrics.detail).toBeCloseTo(1, 6);
+    expect(id.metrics.edges).toBeCloseTo(1, 6);
+    expect(id.metrics.calledSource).toBeGreaterThanOrEqual(0.75);
+    expect(id.metrics.score).toBeLessThanOrEqual(0.25);
+    const blur = await evaluateTranslator(ctx, fn('blur', (x) => gaussianBlur(x, 3)), 'AtoB', { limit: 12 });
+    expect(blur.metrics.detail).toBeLessThan(0.7);
+    expect(blur.metrics.edges).toBeLessThan(id.metrics.edges);
+    expect(blur.metrics.calledOther).toBeGreaterThan(id.metrics.calledOther);
+    // KID: the judge's features of real winter photos are closer to themselves than summer inputs are.
+    expect(id.metrics.kid).toBeGreaterThan(0);
+  });
+
+  it('eval translation on a third-party-style ONNX file writes a report and a grid of 8 translations at 256 px', async () => {
+    const out = path.join(tmp, 'eval');
+    const lines: string[] = [];
+    const r = await runTranslationEval({ model: randomOnnx, data: DATA, manifest: path.join(ROOT, 'public/models/manifest.json'), range: '-1,1', limit: 8, out, judgeDir: JUDGE, backend: 'wasm', log: (l) => lines.push(l) });
+    expect(r.direction).toBe('AtoB');
+    expect(r.metrics.calledOther).toBeGreaterThanOrEqual(0.85);
+    expect(r.reference.realTargetCalledTarget).toBeGreaterThan(0.7);
+    const report = JSON.parse(await fs.readFile(path.join(out, 'summer2winter_landscapes-AtoB-random.json'), 'utf8'));
+    expect(report.metrics.kid).toBeCloseTo(r.metrics.kid, 6);
+    const meta = await sharp(r.grid!).metadata();
+    expect(meta.width).toBeGreaterThanOrEqual(4 * 256);
+    expect(meta.height).toBeGreaterThanOrEqual(4 * 256);
+    expect(lines.join('\n')).toMatch(/called target \(B\) .* other .* detail .* edges .* KID/);
+    await expect(runTranslationEval({ model: randomOnnx, manifest: 'none.json', range: '-1,1', out, backend: 'wasm', log: () => {} })).rejects.toThrow(/--data/);
+    await expect(runTranslationEval({ model: randomOnnx, data: DATA, manifest: 'none.json', range: '0,2', out, backend: 'wasm', log: () => {} })).rejects.toThrow(/--range/);
+  });
+
+  it('learning curve: scores every checkpoint (G and F), picks the best, skips scored ones on a re-run', async () => {
+    const run = path.join(tmp, 'run');
+    // Two checkpoints of untrained tiny generators (G and F), as a CycleGAN run writes them.
+    for (const step of [1, 2]) {
+      const G = tinyGenerator({ ngf: 4, nBlocks: 1, seed: step });
+      const F = tinyGenerator({ ngf: 4, nBlocks: 1, seed: step + 10 });
+      await saveCheckpoint(path.join(run, 'checkpoints'), { step, models: { G, F }, state: { elapsedSeconds: step * 60, data: DATA } }, { keep: 5 });
+      G.dispose();
+      F.dispose();
+    }
+    expect((await listCheckpoints(run)).map((c) => path.basename(c))).toEqual(['step-00000001', 'step-00000002']);
+    const out = path.join(tmp, 'curve');
+    const lines: string[] = [];
+    const c = await learningCurve({ run, data, judge: j, out, limit: 3, log: (l) => lines.push(l) });
+    expect(c.points.map((p) => p.step)).toEqual([1, 2]);
+    for (const p of c.points) {
+      expect(p.AtoB!.images).toBe(3);
+      expect(p.BtoA!.images).toBe(3);
+      expect(p.hours).toBeCloseTo((p.step * 60) / 3600, 3);
+    }
+    expect([1, 2]).toContain(c.best!.step);
+    expect(existsSync(path.join(out, 'curve.png'))).toBe(true);
+    const again: string[] = [];
+    const c2 = await learningCurve({ run, data, judge: j, out, limit: 3, log: (l) => again.push(l) });
+    expect(c2.points).toEqual(c.points);
+    expect(again.filter((l) => /scored in/.test(l))).toHaveLength(0);
+    await expect(learningCurve({ run: path.join(tmp, 'nothing'), data, judge: j, out, limit: 3 })).rejects.toThrow(/no checkpoints|not a run folder/);
+  });
+
+  it('trains a judge from trainA/trainB (tiny settings), stores it and loads the same predictions back', async () => {
+    const small: JudgeData = { ...data, trainA: data.trainA.slice(0, 6), trainB: data.trainB.slice(0, 6), testA: data.testA.slice(0, 3), testB: data.testB.slice(0, 3) };
+    const t = await trainJudge(small, { epochs: 1, perClass: 6, otherCount: 5, heldOutOther: 5 });
+    expect(t.meta.trainImages).toEqual({ A: 6, B: 6, other: 5 });
+    expect(t.meta.heldOut.images).toEqual({ A: 3, B: 3, other: 5 });
+    const dir = path.join(tmp, 'judge');
+    await saveJudge(dir, t);
+    const back = await loadJudge(dir);
+    const p1 = await judge(t, small.testA);
+    const p2 = await judge(back!, small.testA);
+    expect(p2.features[0].length).toBe(64);
+    for (let i = 0; i < p1.probs.length; i++) for (let k = 0; k < 3; k++) expect(p2.probs[i][k]).toBeCloseTo(p1.probs[i][k], 5);
+    expect(classShares(p1.probs).A + classShares(p1.probs).B + classShares(p1.probs).other).toBeCloseTo(1, 6);
+    // An old 64x64 two-class classifier folder is not mistaken for a judge.
+    await fs.writeFile(path.join(dir, 'meta.json'), JSON.stringify({ dataset: 'x', size: 64 }));
+    expect(await loadJudge(dir)).toBeNull();
+  });
+});
