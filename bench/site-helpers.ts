@@ -57,6 +57,26 @@ export function treePss(root: number, match: RegExp): number {
   return kb * 1024;
 }
 
+/**
+ * CPU seconds (user + system, all threads) used so far by the processes under `root` whose command
+ * matches: on a shared machine the CPU a job costs is steadier than its wall time.
+ */
+export function treeCpuSeconds(root: number, match: RegExp): number {
+  const hz = 100; // USER_HZ on Linux
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    try {
+      if (!match.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0])) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      /* exited or not readable */
+    }
+  }
+  return ticks / hz;
+}
+
 /** Samples treePss every `ms` until stopped; returns the peak. */
 export function pssSampler(root: number, match: RegExp, ms = 250): { stop: () => number } {
   let peak = treePss(root, match);

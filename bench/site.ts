@@ -13,9 +13,10 @@
  * "huge" translates a 100-megapixel photo (10000x10000) with the cheapest translation model and
  * reports the job time, the download time and size, and the browser's peak memory (PSS of all its
  * processes, sampled every 250 ms, above the level before the upload).
- * "fullsize" translates a 12 MP phone-size photo (4032x3024) with summer->winter twice each way: with
- * whole-image instance-norm statistics (the default, lib/runtime/whole-image.ts) and with per-tile
- * statistics (`?norm=per-tile`, the old patchwork), alternating, and reports the time ratio.
+ * "fullsize" translates a 12 MP phone-size photo (4032x3024) with summer->winter with whole-image
+ * instance-norm statistics (the default, lib/runtime/whole-image.ts) and with per-tile statistics
+ * (`?norm=per-tile`, the old patchwork), alternating (GANVAS_BENCH_FULLSIZE_RUNS pairs, default 2),
+ * and reports wall time and the browser's CPU seconds (steadier on a shared machine) and their ratios.
  */
 import { chromium, type BrowserContext, type Page } from '@playwright/test';
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
@@ -26,7 +27,7 @@ import sharp from 'sharp';
 import { CHROMIUM_ARGS } from '../playwright.config';
 import { parseManifest } from '../lib/contract/manifest';
 import { writeFixtures } from '../tests/browser/site/onnx-fixtures';
-import { decodePng, HORSE, maxAbsDiffPlain, pssSampler, treePss } from './site-helpers';
+import { decodePng, HORSE, maxAbsDiffPlain, pssSampler, treeCpuSeconds, treePss } from './site-helpers';
 import { writeY4m } from '../tests/browser/site/y4m';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -189,20 +190,26 @@ async function main() {
       const summer = path.join(ROOT, '../shared/datasets/cyclegan/summer2winter_landscapes/testA/d48a2d6bfd.jpg');
       const src = existsSync(summer) ? summer : HORSE;
       const big = await sharp(src).resize(4032, 3024, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
-      const runs: { norm: string; ms: number; tiles: number; out: string }[] = [];
-      for (const norm of ['per-tile', 'whole-image', 'whole-image', 'per-tile']) {
+      const runs: { norm: string; ms: number; cpu: number; tiles: number; out: string }[] = [];
+      const pairs = Number(process.env.GANVAS_BENCH_FULLSIZE_RUNS ?? 2);
+      const order = Array.from({ length: pairs }, (_, i) => (i % 2 ? ['whole-image', 'per-tile'] : ['per-tile', 'whole-image'])).flat();
+      for (const norm of order) {
         await page.goto(`/translate?norm=${norm}`);
         await page.getByTestId('backend-badge').and(page.locator('[data-backend=wasm]')).waitFor({ timeout: 60_000 });
         await page.getByTestId('model-select').selectOption(inModel.id);
+        const cpu0 = treeCpuSeconds(process.pid, IS_CHROMIUM);
         const r = await runTool(page, big, `fullsize-${norm}-${runs.length}.jpg`);
-        runs.push({ norm, ...r });
+        runs.push({ norm, ...r, cpu: treeCpuSeconds(process.pid, IS_CHROMIUM) - cpu0 });
       }
-      const mean = (n: string) => runs.filter((r) => r.norm === n).reduce((a, r) => a + r.ms, 0) / 2 / 1000;
+      const mean = (n: string, k: 'ms' | 'cpu') => runs.filter((r) => r.norm === n).reduce((a, r) => a + r[k], 0) / pairs / (k === 'ms' ? 1000 : 1);
       results.translate_fullsize_wasm = ['per-tile', 'whole-image'].map((norm) => ({
         model: inModel.id, fixture: !!inModel.fixture, input: `4032x3024 JPEG (${path.basename(src)} upscaled)`, normalization: norm,
-        tiles: runs.find((r) => r.norm === norm)!.tiles, seconds_mean: +mean(norm).toFixed(1),
+        tiles: runs.find((r) => r.norm === norm)!.tiles, seconds_mean: +mean(norm, 'ms').toFixed(1),
         seconds_all: runs.filter((r) => r.norm === norm).map((r) => +(r.ms / 1000).toFixed(1)).join(', '),
-        vs_per_tile: +(mean(norm) / mean('per-tile')).toFixed(2),
+        vs_per_tile: +(mean(norm, 'ms') / mean('per-tile', 'ms')).toFixed(2),
+        browser_cpu_seconds_mean: +mean(norm, 'cpu').toFixed(1),
+        cpu_vs_per_tile: +(mean(norm, 'cpu') / mean('per-tile', 'cpu')).toFixed(2),
+        load_avg_1m: +os.loadavg()[0].toFixed(1),
       }));
       await page.goto('/translate');
     }
@@ -317,7 +324,7 @@ Date: ${r.date}
 ${table('Translate latency (WASM)', r.translate_wasm, ['model', 'fixture', 'size', 'tiles', 'ms_median', 'ms_all'])}
 ${table('Upscale throughput (WASM)', r.upscale_wasm, ['model', 'fixture', 'scale', 'input', 'ms_median', 'input_mp_per_s', 'output_mp_per_s'])}
 ${r.upscale_large_wasm ? table('Large upscale (WASM, one run)', [r.upscale_large_wasm], ['model', 'fixture', 'input', 'output', 'tiles', 'seconds', 'output_mp_per_s']) : ''}
-${r.translate_fullsize_wasm ? table('12 MP translate (WASM): whole-image instance-norm statistics (default) vs per-tile (the old patchwork); runs alternate per-tile, whole, whole, per-tile', r.translate_fullsize_wasm, ['model', 'input', 'normalization', 'tiles', 'seconds_mean', 'seconds_all', 'vs_per_tile']) : ''}
+${r.translate_fullsize_wasm ? table('12 MP translate (WASM): whole-image instance-norm statistics (default) vs per-tile (the old patchwork); runs alternate; browser CPU seconds = user + system time of all Chromium processes during the job (steadier than wall time on a shared machine)', r.translate_fullsize_wasm, ['model', 'input', 'normalization', 'tiles', 'seconds_mean', 'seconds_all', 'vs_per_tile', 'browser_cpu_seconds_mean', 'cpu_vs_per_tile', 'load_avg_1m']) : ''}
 ${r.translate_100mp_wasm ? table('100-megapixel translate (WASM, one run; memory = PSS of all browser processes)', [r.translate_100mp_wasm], ['model', 'input', 'tiles', 'job_seconds', 'download_seconds', 'download_png', 'browser_pss_before_mb', 'browser_pss_peak_mb', 'browser_pss_increase_mb']) : ''}
 ${table('Webcam (WASM, fake camera 640x480 centre-cropped and resized)', r.webcam_wasm, ['model', 'fixture', 'resolution', 'fps', 'latency'])}
 ${table('WebGPU (SwiftShader software adapter: correctness only) vs WASM', r.webgpu_vs_wasm, ['model', 'fixture', 'size', 'wasm_ms', 'webgpu_swiftshader_ms', 'max_abs_diff_255'])}
