@@ -275,7 +275,8 @@ images ${pct(j.heldOut.other)} (balanced ${pct(j.heldOut.balanced)}). KID uses i
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-The shipped checkpoint is the one with the best held-out A->B score (step ${curve.best?.step ?? a.steps}), not necessarily the last.
+Each step is scored on the first ${curve.limit ?? 'all'} test images per direction. The shipped checkpoint is the one with the best
+held-out A->B score (step ${curve.best?.step ?? a.steps}), not necessarily the last.
 
 ## Status against the targets
 
