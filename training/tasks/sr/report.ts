@@ -254,7 +254,7 @@ async function main(): Promise<void> {
         cropRows.push(
           `${c.set} ${c.image} (128x128 HR crop at ${c.region[0]},${c.region[1]}; whole-image Y-PSNR bicubic ${fmt(ps.bic)} / ours ${fmt(ps.ours)}${parent ? ` / PSNR-trained ${parentEntry!.id} ${fmt(ps.parent)}` : ''} / esrgan-slim ${fmt(ps.slim)} dB):`,
           '',
-          `| HR (ground truth) | bicubic | ours |${parent ? ` ${parentEntry!.id} (before the GAN fine-tune) |` : ''} UpscalerJS esrgan-slim |`,
+          `| HR (ground truth) | bicubic | ours |${parent ? ` ${parentEntry!.id} (before the ${/degraded on the fly/.test(m.training?.data ?? '') ? 'fine-tune on degraded LR' : 'GAN fine-tune'}) |` : ''} UpscalerJS esrgan-slim |`,
           `|---|---|---|${parent ? '---|' : ''}---|`,
           `| ${files.map((f) => `![](${f})`).join(' | ')} |`,
           '',
