@@ -156,7 +156,7 @@ async function main(): Promise<void> {
       multipleOf: 4,
       description:
         `CycleGAN generator ${d.model} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ${opts.nBlocks} blocks; ` +
-        `${st.step} steps at ${opts.crop}px crops. At 256x256 on test photos: ${pct(m.calledTarget)} called ${d.to} by an independent judge, ` +
+        `${st.step} steps at ${opts.crop}px crops. At 256x256 on test photos: ${pct(m.calledTarget)} called ${d.to} by the 256 px judge, ` +
         `detail ${m.detail.toFixed(2)}, edges ${m.edges.toFixed(2)} (see the card).`,
       tier: o.tier ?? (opts.generator === 'resnet' ? 'quality' : 'real-time'),
       dataset,
