@@ -74,7 +74,7 @@ export interface ToolState {
 }
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|avif|ico|svg|tiff?|heic|heif)$/i;
-/** Above this many pixels transparency is not checked at pick time (reading every pixel would take seconds and ~4 bytes per pixel). */
+/** Above this many pixels transparency is checked on a smoothed ~4 MP copy (reading every pixel would take seconds and ~4 bytes per pixel). */
 const ALPHA_CHECK_MAX_PIXELS = 40e6;
 
 function mb(n: number): string {
@@ -180,13 +180,22 @@ export function createToolStore(): UseBoundStore<StoreApi<ToolState>> {
       const jpeg = file.type === 'image/jpeg' || (head[0] === 0xff && head[1] === 0xd8);
       let alpha: boolean | null = false;
       if (!jpeg) {
-        if (width * height > ALPHA_CHECK_MAX_PIXELS) alpha = null;
-        else {
-          try {
-            alpha = hasAlpha(readPixels(bmp, width, height));
-          } catch {
-            alpha = null;
+        try {
+          if (width * height <= ALPHA_CHECK_MAX_PIXELS) alpha = hasAlpha(readPixels(bmp, width, height));
+          else {
+            // A huge picture is checked on a smoothed copy of about 4 MP: any transparent area still lowers alpha there.
+            const f = Math.sqrt(4e6 / (width * height));
+            const w = Math.max(1, Math.round(width * f)), h = Math.max(1, Math.round(height * f));
+            const small = await createImageBitmap(bmp, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+            try {
+              alpha = hasAlpha(readPixels(small, w, h));
+            } finally {
+              small.close();
+            }
           }
+        } catch {
+          alpha = null;
+          note = (note ? `${note} ` : '') + 'Transparency could not be checked on this picture: any transparent areas may come back opaque.';
         }
       }
       bmp.close();
