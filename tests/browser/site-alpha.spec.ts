@@ -76,7 +76,8 @@ test('upscale x2 keeps the transparency of a PNG logo (alpha upscaled with the p
 test('a huge PNG (42 MP) is checked for transparency at pick time too (on a smoothed copy)', async ({ page }) => {
   const sharp = (await import('sharp')).default;
   const W = 7000, H = 6000;
-  const hole = await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+  // dest-out cuts where the overlay is opaque: a 64x64 fully transparent hole in an opaque picture
+  const hole = await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).png().toBuffer();
   const base = () => sharp({ create: { width: W, height: H, channels: 4, background: { r: 30, g: 120, b: 200, alpha: 1 } } });
   const withHole = await base().composite([{ input: hole, left: 3000, top: 2500, blend: 'dest-out' }]).png({ compressionLevel: 1 }).toBuffer();
   const opaque = await base().png({ compressionLevel: 1 }).toBuffer();
