@@ -2,8 +2,8 @@
  * Typed messages between the page and the inference worker (lib/runtime/worker.ts).
  * Every request carries an `id`; the worker answers with the same id (progress messages may repeat).
  */
-import type { Feather, Range } from '../imaging';
-import type { Normalization } from './whole-image';
+import type { Range } from '../imaging';
+import type { Normalization, TiledSpec } from './whole-image';
 
 export type BackendPref = 'auto' | 'wasm' | 'webgpu';
 export type Backend = 'webgpu' | 'wasm';
@@ -25,13 +25,8 @@ export interface TensorMeta {
   shape: (number | string)[];
 }
 
-export interface ImageSpec {
-  inRange: Range;
-  outRange: Range;
-  scale: number;
-  multipleOf: number;
-  tile: { size: number; overlap: number };
-  feather: Feather;
+/** The tiled-run spec of lib/runtime/whole-image, plus how the site chooses normalization statistics. */
+export interface ImageSpec extends TiledSpec {
   /**
    * Instance-norm models: 'whole-image' (default) takes normalization statistics from the whole photo
    * (downscaled to statsSize when larger) and runs every tile with them; 'per-tile' lets each tile use its
