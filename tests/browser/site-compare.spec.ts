@@ -20,8 +20,25 @@ test('Fit shows the whole 750x1000 portrait inside the box; dragging on the pict
   const sizes = await box.evaluate((el) => ({ sh: el.scrollHeight, ch: el.clientHeight, sw: el.scrollWidth, cw: el.clientWidth }));
   expect(sizes.sh).toBeLessThanOrEqual(sizes.ch + 1);
   expect(sizes.sw).toBeLessThanOrEqual(sizes.cw + 1);
-  const b = (await box.boundingBox())!;
-  const c = (await page.getByTestId('result-canvas').boundingBox())!;
+  // the finished result is scrolled into view (smoothly): measure once the page has stopped
+  // moving, and both rectangles in the same frame (two boundingBox calls straddled a scroll step
+  // in CI and saw the canvas 2 px above the box)
+  let last = -1;
+  await expect
+    .poll(async () => {
+      const y = await page.evaluate(() => window.scrollY);
+      const still = y === last;
+      last = y;
+      return still;
+    }, { intervals: [150] })
+    .toBe(true);
+  const { b, c } = await page.evaluate(() => {
+    const rect = (id: string) => {
+      const r = document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    };
+    return { b: rect('compare-box'), c: rect('result-canvas') };
+  });
   expect(c.y).toBeGreaterThanOrEqual(b.y - 1);
   expect(c.y + c.height).toBeLessThanOrEqual(b.y + b.height + 1);
   expect(c.x).toBeGreaterThanOrEqual(b.x - 1);
