@@ -4,13 +4,15 @@
  * MirrorPad: tfjs-core 4.22's gradient only slices the centre out of dy, dropping what the
  * reflected border pixels contributed. Every ReflectionPad2D in a CycleGAN generator feeds a
  * conv, so the wrong gradient would bias the first/last rows and columns of every feature map.
- * The correct gradient folds each border of dy back onto the pixels it was copied from.
+ * The correct gradient folds each border of dy back onto the pixels it was copied from (on wasm
+ * and native in one fused pass, fused-kernels.ts; with tf ops elsewhere).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // In Node, tfjs-core's own bundle registers no gradients; tfjs-layers' node bundle registers all of
 // them (the broken MirrorPad one included) when it loads. Loading it here, before our fixes are
 // registered, guarantees that ours win.
 import '@tensorflow/tfjs-layers';
+import { fusedMirrorPadGradient } from './fused-kernels';
 
 type Mode = 'reflect' | 'symmetric';
 
@@ -64,7 +66,8 @@ export function registerGanvasGradients(): void {
     gradFunc: (dy, saved, attrs) => {
       const x = saved[0];
       const { paddings, mode } = attrs as unknown as tf.MirrorPadAttrs;
-      return { x: () => mirrorPadGrad(dy as tf.Tensor, x.shape, paddings as [number, number][], mode) };
+      const pads = paddings as [number, number][];
+      return { x: () => fusedMirrorPadGradient(dy as tf.Tensor, x.shape, pads, mode) ?? mirrorPadGrad(dy as tf.Tensor, x.shape, pads, mode) };
     },
   });
 }

@@ -22,6 +22,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmGradientKernels } from './wasm-kernels';
+import { registerFusedKernels } from './fused-kernels';
 import { registerGanvasGradients } from './gradients';
 import { registerCpuKernelFixes } from './cpu-kernels';
 import { loadOrt, PINNED_ORT_VERSION, DEFAULT_THREADS } from './native/ort';
@@ -345,6 +346,7 @@ async function probeWasm(): Promise<Probe> {
 
 async function activateWasm(): Promise<void> {
   registerWasmGradientKernels();
+  registerFusedKernels();
   await activateTfBackend('wasm');
 }
 

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
+import { instanceNormalize } from '../backends/fused-kernels';
 
 type LayerArgs = ConstructorParameters<typeof layers.Layer>[0];
 type Kwargs = Record<string, unknown>;
@@ -56,8 +57,7 @@ export class InstanceNorm extends layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = single(inputs);
-      const { mean, variance } = tf.moments(x, [1, 2], true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
+      let y: tf.Tensor = instanceNormalize(x, this.epsilon);
       if (this.affine && this.gamma && this.beta) y = tf.add(tf.mul(y, this.gamma.read()), this.beta.read());
       return y;
     });
