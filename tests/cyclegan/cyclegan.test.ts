@@ -283,6 +283,40 @@ describe('CycleGAN kill and resume', () => {
     const rowsA = (await fs.readFile(path.join(killed, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(rowsA.filter((r) => r.event === undefined).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 240_000);
+
+  it('Ctrl-C twice (terminal + npm/tsx relay) still stops after the step with a checkpoint', async () => {
+    const out = path.join(tmp, 'sigint');
+    const { cmd, args } = cli(childArgs(out, 500));
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    // after the first training step an interrupt; once the trainer has said it received that one,
+    // a second (a one-shot listener let this one kill the run without a checkpoint)
+    await new Promise<void>((resolve, reject) => {
+      let sent = false;
+      const timer = setInterval(() => {
+        if (!sent && /step 1\/500 /.test(stdout)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+        if (sent && /SIGINT: stopping after this step/.test(stdout)) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 5);
+      child.on('exit', (code) => {
+        clearInterval(timer);
+        reject(new Error(`child exited (${code}) before the first step`));
+      });
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code, stdout).toBe(0);
+    expect(stdout).toMatch(/stopped \(signal\) at step \d+\/500/);
+    const saved = await findLatestCheckpoint(path.join(out, 'checkpoints'));
+    expect(saved).not.toBeNull();
+    expect((await readCheckpointState(saved!)).step).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 });
 
 describe('CycleGAN export and evaluation', () => {

@@ -19,6 +19,7 @@ import { initBackend } from '../../backends';
 import { centerCrop, loadUnpairedDataset, sampleBatch, type UnpairedDataset } from '../../data/unpaired';
 import type { RgbImage } from '../../data/images';
 import { readCheckpointState } from '../../checkpoint';
+import { watchInterrupts } from '../../checkpoint/interrupt';
 import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedArchitecture } from '../../checkpoint/resume-options';
 import {
@@ -144,11 +145,7 @@ async function runCutLocked(o: CutRunOptions): Promise<CutRunResult> {
   };
 
   let stop: CutRunResult['stoppedBy'] | null = null;
-  const onSignal = () => {
-    stop = 'signal';
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupts = watchInterrupts(log);
 
   const t0 = Date.now();
   const elapsed = () => elapsedBefore + (Date.now() - t0) / 1000;
@@ -178,6 +175,10 @@ async function runCutLocked(o: CutRunOptions): Promise<CutRunResult> {
   };
 
   while (trainer.step < to.steps && !stop) {
+    if (interrupts.requested) {
+      stop = 'signal';
+      break;
+    }
     if (o.maxMinutes !== undefined && (Date.now() - t0) / 60000 >= o.maxMinutes) {
       stop = 'max-minutes';
       break;
@@ -239,8 +240,7 @@ async function runCutLocked(o: CutRunOptions): Promise<CutRunResult> {
     if (m.step % o.checkpointEvery === 0) lastCkpt = await save();
   }
   if (tty) process.stdout.write('\n');
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  interrupts.release();
   if (stop !== 'rollbacks' && trainer.step > startStep && trainer.step % o.checkpointEvery !== 0) lastCkpt = await save();
   if (trainer.step > startStep && trainer.step % o.sampleEvery !== 0) await doSamples();
   const stoppedBy = stop ?? 'steps';

@@ -21,6 +21,7 @@ import { MetricsLog } from '../../health/metrics';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { CycleGanTrainer, type StepMetrics, type TrainerOptions } from './trainer';
+import { watchInterrupts } from '../../checkpoint/interrupt';
 import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedArchitecture } from '../../checkpoint/resume-options';
 import { countParams, macs } from '../../models/stats';
@@ -138,11 +139,7 @@ async function runCycleGanLocked(o: RunOptions): Promise<RunResult> {
   };
 
   let stop: RunResult['stoppedBy'] | null = null;
-  const onSignal = () => {
-    stop = 'signal';
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupts = watchInterrupts(log);
 
   const t0 = Date.now();
   const elapsed = () => elapsedBefore + (Date.now() - t0) / 1000;
@@ -172,6 +169,10 @@ async function runCycleGanLocked(o: RunOptions): Promise<RunResult> {
   };
 
   while (trainer.step < to.steps && !stop) {
+    if (interrupts.requested) {
+      stop = 'signal';
+      break;
+    }
     if (o.maxMinutes !== undefined && (Date.now() - t0) / 60000 >= o.maxMinutes) {
       stop = 'max-minutes';
       break;
@@ -235,8 +236,7 @@ async function runCycleGanLocked(o: RunOptions): Promise<RunResult> {
     if (m.step % o.checkpointEvery === 0) lastCkpt = await save();
   }
   if (tty) process.stdout.write('\n');
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  interrupts.release();
   if (stop !== 'rollbacks' && trainer.step > startStep && trainer.step % o.checkpointEvery !== 0) lastCkpt = await save();
   if (trainer.step > startStep && trainer.step % o.sampleEvery !== 0) await doSamples();
   const stoppedBy = stop ?? 'steps';

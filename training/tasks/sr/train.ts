@@ -12,6 +12,7 @@ import { initBackend } from '../../backends';
 import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
+import { watchInterrupts } from '../../checkpoint/interrupt';
 import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedNetwork } from '../../checkpoint/resume-options';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
@@ -217,13 +218,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   };
 
   // SIGINT / SIGTERM (Ctrl-C, kill, a scheduler's time limit): finish the step, checkpoint, exit.
-  let signalled = o.abort?.aborted ?? false;
-  const onSignal = () => {
-    signalled = true;
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  o.abort?.addEventListener('abort', onSignal);
+  const interrupts = watchInterrupts(log, o.abort);
 
   const startTime = performance.now();
   const startElapsed = state.elapsedSeconds;
@@ -260,9 +255,9 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   while (step < o.steps) {
     const elapsedNow = startElapsed + (performance.now() - startTime) / 1000;
     const budgetFraction = o.budgetMinutes ? elapsedNow / (o.budgetMinutes * 60) : 0;
-    if (signalled || performance.now() > deadline || budgetFraction >= 1 || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
+    if (interrupts.requested || performance.now() > deadline || budgetFraction >= 1 || (o.stopAfter !== undefined && step - startStep >= o.stopAfter)) {
       stoppedBy = 'time';
-      if (signalled) log(`stop requested (signal): checkpointing at step ${step}`);
+      if (interrupts.requested) log(`stop requested (signal): checkpointing at step ${step}`);
       break;
     }
     const lr = learningRate(o, step, budgetFraction) * state.lrMult;
@@ -343,15 +338,13 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     }
   }
   bar?.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  o.abort?.removeEventListener('abort', onSignal);
+  interrupts.release();
   if (o.valEvery > 0 && state.valHistory.at(-1)?.step !== step) lastVal = await validate();
   lastCkptPath = await save();
   const secs = (performance.now() - startTime) / 1000;
   const sps = (step - startStep) / Math.max(1e-3, secs);
   log(
-    `${stoppedBy === 'time' ? `stopped early (${signalled ? 'signal' : '--max-minutes / --budget-minutes / --stop-after'})` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
+    `${stoppedBy === 'time' ? `stopped early (${interrupts.requested ? 'signal' : '--max-minutes / --budget-minutes / --stop-after'})` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
       `${lastVal !== undefined ? `, ${valLine(lastVal)}` : ''}${o.degrade ? `, patches clean/degraded/failed ${state.degradeStats!.clean}/${state.degradeStats!.degraded}/${state.degradeStats!.failed}` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
   // A plain model folder next to the checkpoints, for export and eval.
