@@ -18,20 +18,18 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Rng } from '../../data/unpaired';
-import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
-import { buildDiscriminator, buildGenerator, type NetOptions } from '../../models/gan';
+import { loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
+import { buildDiscriminator, buildGenerator } from '../../models/gan';
 import { encoderLayerNames, encoderModel } from '../../models/encoder-layers';
-import { dAccuracy, ganLoss, globalNorm, gradientPenalty, type GanLoss } from '../cyclegan/losses';
-import { lrAt } from '../cyclegan/trainer';
+import { dAccuracy, ganLoss, globalNorm, gradientPenalty } from '../cyclegan/losses';
+import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions, type Grads } from '../shared/gan-trainer';
 import { buildMlpHead, patchNceLoss, projectPatches, samplePatchIds } from './patchnce';
 
 export const CUT_MODES = ['cut', 'fastcut'] as const;
 export type CutMode = (typeof CUT_MODES)[number];
 
-export interface CutOptions extends NetOptions {
+export interface CutOptions extends GanTrainerOptions {
   mode: CutMode;
-  loss: GanLoss;
   lambdaGan: number;
   lambdaNce: number;
   /** Identity NCE on y -> G(y) (CUT: yes, FastCUT: no). */
@@ -43,15 +41,6 @@ export interface CutOptions extends NetOptions {
   nceT: number;
   /** Width of the MLP heads (256). */
   netFNc: number;
-  gpWeight: number;
-  lr: number;
-  lrD: number;
-  beta1: number;
-  batchSize: number;
-  crop: number;
-  steps: number;
-  decayFrom: number;
-  seed: number;
 }
 
 /** The paper's settings for each mode (what --mode sets unless a flag says otherwise). */
@@ -62,55 +51,28 @@ export function modeDefaults(mode: CutMode): Pick<CutOptions, 'lambdaNce' | 'nce
 /** Options that fix the shapes of the saved networks: a resumed run must not change them. */
 export const CUT_ARCHITECTURE_KEYS = ['mode', 'generator', 'ngf', 'nBlocks', 'ndf', 'dLayers', 'netFNc'] as const;
 
-export interface CutStepMetrics {
-  step: number;
-  gAdv: number;
+export interface CutStepMetrics extends GanStepMetrics {
   /** NCE(G(x), x) times lambdaNce, averaged over layers. */
   nce: number;
   /** NCE(G(y), y) times lambdaNce (0 without identity NCE). */
   nceIdt: number;
-  dReal: number;
-  dFake: number;
-  gp: number;
-  dAccReal: number;
-  dAccFake: number;
-  gradNormG: number;
-  gradNormD: number;
   /** Mean |G(x) - x| of this batch (in [-1, 1] units): near 0 means G collapsed to identity. */
   identityDistance: number;
-  lr: number;
-  applied: boolean;
 }
 
-type Vars = tf.Variable[];
-const varsOf = (...models: tfl.LayersModel[]): Vars =>
-  models.flatMap((m) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
-type Grads = Parameters<tf.AdamOptimizer['applyGradients']>[0];
-
-export class CutTrainer {
-  step = 0;
-  lrScale = 1;
-  rng: Rng;
-  readonly optG: tf.AdamOptimizer;
-  readonly optD: tf.AdamOptimizer;
+export class CutTrainer extends GanTrainerCore<CutOptions> {
   readonly encoder: tfl.LayersModel;
-  private readonly gVars: Vars;
-  private readonly dVars: Vars;
 
   private constructor(
-    readonly opts: CutOptions,
+    opts: CutOptions,
     readonly G: tfl.LayersModel,
     readonly D: tfl.LayersModel,
     /** One MLP head per NCE layer (names: H0, H1, ...). */
     readonly heads: tfl.LayersModel[],
     readonly nceLayers: string[],
   ) {
-    this.rng = new Rng(opts.seed);
+    super(opts, varsOf(G, ...heads), varsOf(D));
     this.encoder = encoderModel(G, nceLayers);
-    this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
-    this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
-    this.gVars = varsOf(G, ...heads);
-    this.dVars = varsOf(D);
   }
 
   static async create(opts: CutOptions): Promise<CutTrainer> {
@@ -144,10 +106,7 @@ export class CutTrainer {
 
   async restore(checkpointDir: string): Promise<void> {
     const r = await loadCheckpoint(checkpointDir, { models: this.modelsByName(), optimizers: { G: this.optG, D: this.optD } });
-    this.step = r.step;
-    const s = r.state as { rng: number; lrScale?: number };
-    this.rng = new Rng(s.rng);
-    this.lrScale = s.lrScale ?? 1;
+    this.restoreProgress(r.step, r.state);
     for (const t of Object.values(r.tensors)) t.dispose();
   }
 
@@ -162,14 +121,6 @@ export class CutTrainer {
       },
       { keep },
     );
-  }
-
-  static async latest(dir: string): Promise<string | null> {
-    return findLatestCheckpoint(dir);
-  }
-
-  currentLr(): { g: number; d: number } {
-    return { g: lrAt(this.opts, this.opts.lr, this.step) * this.lrScale, d: lrAt(this.opts, this.opts.lrD, this.step) * this.lrScale };
   }
 
   /**
@@ -194,9 +145,7 @@ export class CutTrainer {
     const o = this.opts;
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
-    const lr = this.currentLr();
-    (this.optG as unknown as { learningRate: number }).learningRate = lr.g;
-    (this.optD as unknown as { learningRate: number }).learningRate = lr.d;
+    const lr = this.applyLearningRates();
     const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor4D;
     const D = (x: tf.Tensor) => this.D.apply(x) as tf.Tensor;
     const realA = tf.tensor4d(aData, shape);
@@ -310,7 +259,6 @@ export class CutTrainer {
 
   dispose(): void {
     for (const m of [this.G, this.D, ...this.heads]) m.dispose();
-    this.optG.dispose();
-    this.optD.dispose();
+    this.disposeOptimizers();
   }
 }

@@ -13,88 +13,42 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Rng } from '../../data/unpaired';
-import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../checkpoint';
-import { dAccuracy, ganLoss, globalNorm, gradientPenalty, l1, type GanLoss } from './losses';
+import { loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../checkpoint';
+import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions, type Grads } from '../shared/gan-trainer';
+import { dAccuracy, ganLoss, globalNorm, gradientPenalty, l1 } from './losses';
 import { ImagePool } from './pool';
-import { buildDiscriminator, buildGenerator, type NetOptions } from './models';
+import { buildDiscriminator, buildGenerator } from './models';
 
-export interface TrainerOptions extends NetOptions {
-  loss: GanLoss;
+export { lrAt } from '../shared/gan-trainer';
+
+export interface TrainerOptions extends GanTrainerOptions {
   lambdaCycle: number;
   /** Identity loss weight, as a fraction of lambdaCycle (paper: 0.5). */
   lambdaIdt: number;
-  /** WGAN-GP penalty weight. */
-  gpWeight: number;
   poolSize: number;
-  lr: number;
-  /** Discriminator LR (default: lr). */
-  lrD: number;
-  beta1: number;
-  batchSize: number;
-  crop: number;
-  /** Total steps; LR constant until decayFrom, then linear to 0 at steps. */
-  steps: number;
-  decayFrom: number;
-  seed: number;
 }
 
-export interface StepMetrics {
-  step: number;
-  gAdv: number;
+export interface StepMetrics extends GanStepMetrics {
   gAdvA2B: number;
   gAdvB2A: number;
   cycle: number;
   idt: number;
-  dReal: number;
-  dFake: number;
-  gp: number;
-  dAccReal: number;
-  dAccFake: number;
-  gradNormG: number;
-  gradNormD: number;
-  lr: number;
-  /** False when a loss or gradient norm was NaN/Inf and the update was skipped. */
-  applied: boolean;
 }
 
-type Vars = tf.Variable[];
-const varsOf = (...models: tfl.LayersModel[]): Vars =>
-  models.flatMap((m) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
-
-/** LR at `step`: constant, then linear decay to 0 (the paper's 100 + 100 epochs, in steps). */
-export function lrAt(o: Pick<TrainerOptions, 'steps' | 'decayFrom'>, base: number, step: number): number {
-  if (step < o.decayFrom) return base;
-  const span = Math.max(1, o.steps - o.decayFrom);
-  return base * Math.max(0, 1 - (step - o.decayFrom) / span);
-}
-
-export class CycleGanTrainer {
-  step = 0;
-  /** Multiplies both LRs; halved on every divergence rollback. */
-  lrScale = 1;
-  rng: Rng;
+export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
   readonly poolA: ImagePool;
   readonly poolB: ImagePool;
-  readonly optG: tf.AdamOptimizer;
-  readonly optD: tf.AdamOptimizer;
-  private readonly gVars: Vars;
-  private readonly dVars: Vars;
 
   private constructor(
-    readonly opts: TrainerOptions,
+    opts: TrainerOptions,
     readonly G: tfl.LayersModel,
     readonly F: tfl.LayersModel,
     readonly DA: tfl.LayersModel,
     readonly DB: tfl.LayersModel,
   ) {
-    this.rng = new Rng(opts.seed);
+    super(opts, varsOf(G, F), varsOf(DA, DB));
     this.poolA = new ImagePool(opts.poolSize);
     this.poolB = new ImagePool(opts.poolSize);
-    this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
-    this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
-    this.gVars = varsOf(G, F);
-    this.dVars = varsOf(DA, DB);
   }
 
   static async create(opts: TrainerOptions): Promise<CycleGanTrainer> {
@@ -127,10 +81,7 @@ export class CycleGanTrainer {
       models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB },
       optimizers: { G: this.optG, D: this.optD },
     });
-    this.step = r.step;
-    const s = r.state as { rng: number; lrScale: number };
-    this.rng = new Rng(s.rng);
-    this.lrScale = s.lrScale ?? 1;
+    this.restoreProgress(r.step, r.state);
     this.poolA.restore(r.tensors.poolA);
     this.poolB.restore(r.tensors.poolB);
     for (const t of Object.values(r.tensors)) t.dispose();
@@ -160,25 +111,12 @@ export class CycleGanTrainer {
     }
   }
 
-  static async latest(dir: string): Promise<string | null> {
-    return findLatestCheckpoint(dir);
-  }
-
-  currentLr(): { g: number; d: number } {
-    return {
-      g: lrAt(this.opts, this.opts.lr, this.step) * this.lrScale,
-      d: lrAt(this.opts, this.opts.lrD, this.step) * this.lrScale,
-    };
-  }
-
   /** One G step and one D step on a batch of real A and B images (NHWC floats in [-1, 1]). */
   trainStep(aData: Float32Array, bData: Float32Array): StepMetrics {
     const o = this.opts;
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
-    const lr = this.currentLr();
-    (this.optG as unknown as { learningRate: number }).learningRate = lr.g;
-    (this.optD as unknown as { learningRate: number }).learningRate = lr.d;
+    const lr = this.applyLearningRates();
     const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor;
     const F = (x: tf.Tensor) => this.F.apply(x) as tf.Tensor;
     const DA = (x: tf.Tensor) => this.DA.apply(x) as tf.Tensor;
@@ -218,7 +156,7 @@ export class CycleGanTrainer {
       for (const [k, v] of Object.entries(parts)) m[k] = v.dataSync()[0];
       m.gradNormG = gOut.norm.dataSync()[0];
       const gOk = [m.advA2B, m.advB2A, m.cycle, m.idt, m.gradNormG].every(Number.isFinite);
-      if (gOk) this.optG.applyGradients(gOut.grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      if (gOk) this.optG.applyGradients(gOut.grads as unknown as Grads);
       else applied = false;
       tf.dispose([gOut.value, gOut.norm, Object.values(gOut.grads), Object.values(parts)]);
 
@@ -263,7 +201,7 @@ export class CycleGanTrainer {
       for (const [k, v] of Object.entries(dParts)) m[k] = v.dataSync()[0];
       m.gradNormD = dOut.norm.dataSync()[0];
       const dOk = [m.dReal, m.dFake, m.gp, m.gradNormD].every(Number.isFinite);
-      if (gOk && dOk) this.optD.applyGradients(dOut.grads as unknown as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
+      if (gOk && dOk) this.optD.applyGradients(dOut.grads as unknown as Grads);
       else applied = false;
       tf.dispose([dOut.value, dOut.norm, Object.values(dOut.grads), Object.values(dParts), pooledA, pooledB, epsA, epsB]);
     } finally {
@@ -296,7 +234,6 @@ export class CycleGanTrainer {
 
   dispose(): void {
     for (const m of [this.G, this.F, this.DA, this.DB]) m.dispose();
-    this.optG.dispose();
-    this.optD.dispose();
+    this.disposeOptimizers();
   }
 }

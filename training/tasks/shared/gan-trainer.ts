@@ -1,0 +1,112 @@
+/**
+ * What the CycleGAN and CUT trainers share: the optimiser and schedule options, the metrics every
+ * GAN step reports, the LR schedule, and the trainer core: options, seeded RNG, one Adam for the
+ * generator side and one for the discriminator side, the LR scale that divergence rollbacks halve,
+ * and where the newest checkpoint is.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Rng } from '../../data/unpaired';
+import { findLatestCheckpoint } from '../../checkpoint';
+import type { NetOptions } from '../../models/gan';
+import type { GanLoss } from '../cyclegan/losses';
+
+export interface GanTrainerOptions extends NetOptions {
+  loss: GanLoss;
+  /** WGAN-GP penalty weight. */
+  gpWeight: number;
+  lr: number;
+  /** Discriminator LR (default: lr). */
+  lrD: number;
+  beta1: number;
+  batchSize: number;
+  crop: number;
+  /** Total steps; LR constant until decayFrom, then linear to 0 at steps. */
+  steps: number;
+  decayFrom: number;
+  seed: number;
+}
+
+/** The metrics of one GAN step (a task's trainer adds its own losses). */
+export interface GanStepMetrics {
+  step: number;
+  gAdv: number;
+  dReal: number;
+  dFake: number;
+  gp: number;
+  dAccReal: number;
+  dAccFake: number;
+  gradNormG: number;
+  gradNormD: number;
+  lr: number;
+  /** False when a loss or gradient norm was NaN/Inf and the update was skipped. */
+  applied: boolean;
+}
+
+export type Vars = tf.Variable[];
+export type Grads = Parameters<tf.AdamOptimizer['applyGradients']>[0];
+
+/** The trainable variables of some models, in order. */
+export const varsOf = (...models: tfl.LayersModel[]): Vars =>
+  models.flatMap((m) => m.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+
+/** LR at `step`: constant, then linear decay to 0 (the paper's 100 + 100 epochs, in steps). */
+export function lrAt(o: Pick<GanTrainerOptions, 'steps' | 'decayFrom'>, base: number, step: number): number {
+  if (step < o.decayFrom) return base;
+  const span = Math.max(1, o.steps - o.decayFrom);
+  return base * Math.max(0, 1 - (step - o.decayFrom) / span);
+}
+
+/** State and setup both GAN trainers share; the subclass owns the networks and the step itself. */
+export abstract class GanTrainerCore<O extends GanTrainerOptions> {
+  step = 0;
+  /** Multiplies both LRs; halved on every divergence rollback. */
+  lrScale = 1;
+  rng: Rng;
+  readonly optG: tf.AdamOptimizer;
+  readonly optD: tf.AdamOptimizer;
+
+  protected constructor(
+    readonly opts: O,
+    /** Trained by optG: the generators (and whatever trains with them). */
+    protected readonly gVars: Vars,
+    /** Trained by optD: the discriminators. */
+    protected readonly dVars: Vars,
+  ) {
+    this.rng = new Rng(opts.seed);
+    this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
+    this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
+  }
+
+  static async latest(dir: string): Promise<string | null> {
+    return findLatestCheckpoint(dir);
+  }
+
+  currentLr(): { g: number; d: number } {
+    return {
+      g: lrAt(this.opts, this.opts.lr, this.step) * this.lrScale,
+      d: lrAt(this.opts, this.opts.lrD, this.step) * this.lrScale,
+    };
+  }
+
+  /** Sets both optimisers to this step's learning rates; returns them. */
+  protected applyLearningRates(): { g: number; d: number } {
+    const lr = this.currentLr();
+    (this.optG as unknown as { learningRate: number }).learningRate = lr.g;
+    (this.optD as unknown as { learningRate: number }).learningRate = lr.d;
+    return lr;
+  }
+
+  /** Step, RNG and LR scale from a loaded checkpoint. */
+  protected restoreProgress(step: number, state: Record<string, unknown>): void {
+    const s = state as { rng: number; lrScale?: number };
+    this.step = step;
+    this.rng = new Rng(s.rng);
+    this.lrScale = s.lrScale ?? 1;
+  }
+
+  protected disposeOptimizers(): void {
+    this.optG.dispose();
+    this.optD.dispose();
+  }
+}
