@@ -9,48 +9,32 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
 import { NATIVE_KERNELS, nativeStats, registerNativeBackend, setFilterGradMethod, setNativeStrict } from '../../training/backends/native/kernels';
-import { randomValues, relError, runOn, sizeOf } from './helpers';
+import {
+  compareOn,
+  conv2dTransposeErrors,
+  CONV_CASES,
+  convInputs,
+  convLabel as label,
+  DEPTHWISE_CASES,
+  depthwiseGradientErrors,
+  depthwiseInputs,
+  kernel,
+  KERNEL_TOL as TOL,
+  randomValues,
+  relError,
+  runOn,
+  sizeOf,
+  type ConvCase,
+} from './helpers';
 
-type Pad = 'same' | 'valid' | number;
-type Case = { n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; s: [number, number]; pad: Pad };
-
-const CASES: Case[] = [
-  { n: 2, h: 9, w: 11, ci: 3, co: 5, kh: 3, kw: 3, s: [1, 1], pad: 'same' },
-  { n: 2, h: 9, w: 11, ci: 3, co: 5, kh: 3, kw: 3, s: [2, 2], pad: 'same' },
-  { n: 1, h: 10, w: 7, ci: 6, co: 7, kh: 4, kw: 4, s: [2, 2], pad: 'valid' },
-  { n: 3, h: 13, w: 12, ci: 5, co: 3, kh: 3, kw: 3, s: [2, 2], pad: 'valid' },
-  { n: 1, h: 8, w: 9, ci: 4, co: 6, kh: 7, kw: 7, s: [1, 1], pad: 'valid' },
-  { n: 2, h: 11, w: 10, ci: 7, co: 9, kh: 1, kw: 1, s: [1, 1], pad: 'same' },
-  { n: 1, h: 12, w: 15, ci: 3, co: 2, kh: 5, kw: 3, s: [1, 2], pad: 'same' },
-  { n: 2, h: 7, w: 7, ci: 2, co: 3, kh: 2, kw: 2, s: [2, 2], pad: 'same' },
-  { n: 2, h: 9, w: 8, ci: 3, co: 4, kh: 1, kw: 1, s: [2, 2], pad: 'valid' },
-  { n: 1, h: 11, w: 10, ci: 5, co: 3, kh: 3, kw: 2, s: [3, 2], pad: 'same' },
+/** The shared cases plus stride 3 'valid' and an explicit pad. */
+const CASES: ConvCase[] = [
+  ...CONV_CASES,
   { n: 2, h: 14, w: 13, ci: 3, co: 4, kh: 3, kw: 3, s: [3, 3], pad: 'valid' },
-  { n: 1, h: 16, w: 12, ci: 6, co: 5, kh: 4, kw: 4, s: [2, 2], pad: 'same' },
   { n: 2, h: 10, w: 9, ci: 4, co: 5, kh: 3, kw: 3, s: [2, 2], pad: 1 },
 ];
 
-const TOL = 1e-4;
-
-function label(c: Case): string {
-  return `n${c.n} ${c.h}x${c.w} ${c.ci}->${c.co} k${c.kh}x${c.kw} s${c.s.join('x')} ${c.pad}`;
-}
-
-function outSize(size: number, k: number, s: number, pad: Pad, d = 1): number {
-  const eff = (k - 1) * d + 1;
-  if (typeof pad === 'number') return Math.floor((size + 2 * pad - eff) / s) + 1;
-  return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - eff + 1) / s);
-}
-
-async function compare(f: () => tf.Tensor): Promise<number> {
-  const ref = await runOn('cpu', f);
-  const got = await runOn('native', f);
-  expect(got.shape).toEqual(ref.shape);
-  return relError(ref.values, got.values);
-}
-
-const kernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor =>
-  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+const compare = (f: () => tf.Tensor) => compareOn('native', f);
 
 beforeAll(async () => {
   const report = await initBackend({ backend: 'native', log: () => {} });
@@ -73,12 +57,7 @@ describe('native backend registration', () => {
 describe('Conv2D, Conv2DBackpropFilter (both formulations), Conv2DBackpropInput on native match cpu', () => {
   for (const c of CASES) {
     it(label(c), async () => {
-      const xShape = [c.n, c.h, c.w, c.ci];
-      const fShape = [c.kh, c.kw, c.ci, c.co];
-      const dyShape = [c.n, outSize(c.h, c.kh, c.s[0], c.pad), outSize(c.w, c.kw, c.s[1], c.pad), c.co];
-      const xv = randomValues(sizeOf(xShape), 11);
-      const fv = randomValues(sizeOf(fShape), 12);
-      const dyv = randomValues(sizeOf(dyShape), 13);
+      const { xShape, fShape, dyShape, xv, fv, dyv } = convInputs(c);
       const conv = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] };
       expect(await compare(() => kernel(tf.Conv2D, { x: tf.tensor(xv, xShape), filter: tf.tensor(fv, fShape) }, conv))).toBeLessThanOrEqual(TOL);
       for (const method of ['im2col', 'conv', 'auto'] as const) {
@@ -109,16 +88,7 @@ describe('Conv2D, Conv2DBackpropFilter (both formulations), Conv2DBackpropInput 
   });
 
   it('conv2dTranspose forward (Conv2DBackpropInput) matches cpu, stride 2, odd channels', async () => {
-    const x = randomValues(2 * 5 * 6 * 7, 21);
-    const f = randomValues(3 * 3 * 5 * 7, 22);
-    for (const pad of ['same', 'valid'] as const) {
-      const err = await compare(() => {
-        const outH = pad === 'same' ? 10 : 11;
-        const outW = pad === 'same' ? 12 : 13;
-        return tf.conv2dTranspose(tf.tensor4d(x, [2, 5, 6, 7]), tf.tensor4d(f, [3, 3, 5, 7]), [2, outH, outW, 5], 2, pad);
-      });
-      expect(err).toBeLessThanOrEqual(TOL);
-    }
+    for (const err of await conv2dTransposeErrors('native')) expect(err).toBeLessThanOrEqual(TOL);
   });
 });
 
@@ -172,65 +142,18 @@ describe('FusedConv2D / FusedDepthwiseConv2D with bias and every activation matc
   });
 });
 
-/** Inserts d-1 zeros between the taps of a [kh, kw, c, m] filter. */
-function dilateFilter(values: Float32Array, shape: number[], d: number): { values: Float32Array; shape: number[] } {
-  const [kh, kw, c, m] = shape;
-  const eh = (kh - 1) * d + 1;
-  const ew = (kw - 1) * d + 1;
-  const out = new Float32Array(eh * ew * c * m);
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let k = 0; k < c * m; k++) out[(i * d * ew + j * d) * c * m + k] = values[(i * kw + j) * c * m + k];
-  return { values: out, shape: [eh, ew, c, m] };
-}
-
 describe('DepthwiseConv2dNative and its two gradients on native match cpu', () => {
-  const dwCases: (Case & { mult: number; d: number })[] = [
-    { ...CASES[0], mult: 1, d: 1 },
-    { ...CASES[1], mult: 2, d: 1 },
-    { ...CASES[2], mult: 1, d: 1 },
-    { ...CASES[3], mult: 3, d: 1 },
-    { ...CASES[6], mult: 2, d: 1 },
-    { ...CASES[9], mult: 1, d: 1 },
-    { ...CASES[0], mult: 1, d: 2 },
-    { ...CASES[4], kh: 3, kw: 3, mult: 2, d: 2 },
-    { ...CASES[5], kh: 3, kw: 3, pad: 'valid', mult: 1, d: 3 },
-  ];
-  for (const c of dwCases) {
+  for (const c of [...DEPTHWISE_CASES, { ...CASES[9], mult: 1, d: 1 }]) {
     it(`${label(c)} mult ${c.mult} dilation ${c.d}`, async () => {
-      const xShape = [c.n, c.h, c.w, c.ci];
-      const fShape = [c.kh, c.kw, c.ci, c.mult];
-      const dyShape = [c.n, outSize(c.h, c.kh, c.s[0], c.pad, c.d), outSize(c.w, c.kw, c.s[1], c.pad, c.d), c.ci * c.mult];
-      const xv = randomValues(sizeOf(xShape), 31);
-      const fv = randomValues(sizeOf(fShape), 32);
-      const dyv = randomValues(sizeOf(dyShape), 33);
-      // tfjs's cpu kernels ignore dilations, so the reference for dilation d uses the
-      // equivalent zero-dilated filter with dilation 1.
-      const dil = dilateFilter(fv, fShape, c.d);
+      const { xShape, fShape, xv, fv, dil } = depthwiseInputs(c);
       const attrs = { strides: c.s, pad: c.pad };
       const refFwd = await runOn('cpu', () => kernel(tf.DepthwiseConv2dNative, { x: tf.tensor(xv, xShape), filter: tf.tensor(dil.values, dil.shape) }, { ...attrs, dilations: [1, 1] }));
       const gotFwd = await runOn('native', () => kernel(tf.DepthwiseConv2dNative, { x: tf.tensor(xv, xShape), filter: tf.tensor(fv, fShape) }, { ...attrs, dilations: [c.d, c.d] }));
       expect(gotFwd.shape).toEqual(refFwd.shape);
       expect(relError(refFwd.values, gotFwd.values), 'forward').toBeLessThanOrEqual(TOL);
-
-      const refFilter = await runOn('cpu', () => {
-        const g = kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, dilations: [1, 1], filterShape: dil.shape });
-        return tf.slice(tf.stridedSlice(g, [0, 0, 0, 0], dil.shape, [c.d, c.d, 1, 1]), [0, 0, 0, 0], fShape);
-      });
-      const gotFilter = await runOn('native', () =>
-        kernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...attrs, dilations: [c.d, c.d], filterShape: fShape }),
-      );
-      expect(gotFilter.shape).toEqual(fShape);
-      expect(relError(refFilter.values, gotFilter.values), 'filter gradient').toBeLessThanOrEqual(TOL);
-
-      const refInput = await runOn('cpu', () =>
-        kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(dil.values, dil.shape) }, { ...attrs, dilations: [1, 1], inputShape: xShape }),
-      );
-      const gotInput = await runOn('native', () =>
-        kernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: tf.tensor(dyv, dyShape), filter: tf.tensor(fv, fShape) }, { ...attrs, dilations: [c.d, c.d], inputShape: xShape }),
-      );
-      expect(gotInput.shape).toEqual(xShape);
-      expect(relError(refInput.values, gotInput.values), 'input gradient').toBeLessThanOrEqual(TOL);
+      const err = await depthwiseGradientErrors('native', c);
+      expect(err.filter, 'filter gradient').toBeLessThanOrEqual(TOL);
+      expect(err.input, 'input gradient').toBeLessThanOrEqual(TOL);
     });
   }
 });
