@@ -48,6 +48,8 @@ interface NativeState {
   strict: boolean;
   /** Conv2DBackpropFilter: 'auto' picks per shape class (see pickFilterGradMethod) */
   filterGrad: FilterGradMethod | 'auto';
+  /** depthwise forward / input gradient: 'auto' picks per op and stride (see depthwiseOnWasm) */
+  depthwise: DepthwisePlacement;
   warned: Set<string>;
   fallbacks: number;
   log: (line: string) => void;
@@ -68,6 +70,44 @@ export function nativeStats(): { sessions: number; created: number; released: nu
 
 export function setNativeStrict(strict: boolean): void {
   nativeState().strict = strict;
+}
+
+export type DepthwisePlacement = 'auto' | 'native' | 'wasm';
+
+/** Forces where depthwise forward passes and input gradients run (bench and tests); 'auto' restores the measured choice. */
+export function setDepthwisePlacement(placement: DepthwisePlacement): void {
+  nativeState().depthwise = placement;
+}
+
+/**
+ * Depthwise convolutions are memory-bound (9 MACs per output for 3x3): XNNPACK's NHWC kernel on
+ * the wasm heap beat onnxruntime's NCHW one, whose graph transposes the input and output, 2-5x
+ * for the forward pass (tiny-generator shapes, 128 px), and wasm's input gradient (a forward
+ * depthwise conv of the zero-padded dy, wasm-kernels.ts) was 1.3-1.5x faster at stride 1 and level
+ * at stride 2 (tfjs kernel profile of a tiny-generator CycleGAN step: depthwise forward 415 -> 204
+ * ms, input gradient 380 -> 188 ms). Dilated ones stay native. The filter gradient stays native
+ * (wasm's per-tap im2col was 2-4x slower, a JS loop 1-2x slower).
+ */
+export function depthwiseOnWasm(op: string, attrs: Attrs): boolean {
+  const placement = nativeState().depthwise;
+  if (placement !== 'auto') return placement === 'wasm';
+  const pair = (v: unknown): [number, number] => (typeof v === 'number' ? [v, v] : ((v ?? [1, 1]) as [number, number]));
+  const [dh, dw] = pair(attrs.dilations);
+  if (dh !== 1 || dw !== 1) return false;
+  if (op === tf.DepthwiseConv2dNativeBackpropInput) {
+    const [sh, sw] = pair(attrs.strides);
+    return sh === 1 && sw === 1;
+  }
+  return true;
+}
+
+function onWasmIfDepthwise(op: string, impl: (args: KernelArgs) => Info): (args: KernelArgs) => Info {
+  return (args) => {
+    if (!depthwiseOnWasm(op, args.attrs)) return impl(args);
+    const wasm = tf.getKernel(op, 'wasm');
+    if (!wasm) throw new Error(`native ${op}: wasm has no ${op} kernel`);
+    return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+  };
 }
 
 /** Forces one filter-gradient formulation (bench and tests); 'auto' restores the measured choice. */
@@ -346,11 +386,11 @@ type KernelImpl = (args: KernelArgs) => Info;
 export const NATIVE_KERNELS: Record<string, KernelImpl> = {
   [tf.Conv2D]: convForward(tf.Conv2D, false, false),
   [tf.FusedConv2D]: convForward(tf.FusedConv2D, false, true),
-  [tf.DepthwiseConv2dNative]: convForward(tf.DepthwiseConv2dNative, true, false),
-  [tf.FusedDepthwiseConv2D]: convForward(tf.FusedDepthwiseConv2D, true, true),
+  [tf.DepthwiseConv2dNative]: onWasmIfDepthwise(tf.DepthwiseConv2dNative, convForward(tf.DepthwiseConv2dNative, true, false)),
+  [tf.FusedDepthwiseConv2D]: onWasmIfDepthwise(tf.FusedDepthwiseConv2D, convForward(tf.FusedDepthwiseConv2D, true, true)),
   [tf.Conv2DBackpropInput]: convBackpropInput(tf.Conv2DBackpropInput, false),
   [tf.Conv2DBackpropFilter]: convBackpropFilter,
-  [tf.DepthwiseConv2dNativeBackpropInput]: convBackpropInput(tf.DepthwiseConv2dNativeBackpropInput, true),
+  [tf.DepthwiseConv2dNativeBackpropInput]: onWasmIfDepthwise(tf.DepthwiseConv2dNativeBackpropInput, convBackpropInput(tf.DepthwiseConv2dNativeBackpropInput, true)),
   [tf.DepthwiseConv2dNativeBackpropFilter]: depthwiseBackpropFilter,
   [tf.BatchMatMul]: matMul(tf.BatchMatMul, false),
   [tf._FusedMatMul]: matMul(tf._FusedMatMul, true),
@@ -381,6 +421,7 @@ export function registerNativeBackend(opts: NativeOptions = {}): void {
       cache: new SessionCache(load.ort, 256, opts.threads),
       strict: opts.strict ?? false,
       filterGrad: 'auto',
+      depthwise: 'auto',
       warned: new Set(),
       fallbacks: 0,
       log: opts.log ?? ((line) => console.warn(line)),
