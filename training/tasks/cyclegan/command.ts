@@ -1,53 +1,30 @@
 import path from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { GAN_LOSSES, type GanLoss } from './losses';
+import { Command, Option } from 'commander';
+import { addGanTrainOptions, int, num } from '../shared/gan-command';
+import type { GanLoss } from './losses';
 import type { RunOptions } from './train';
 
-const int = (name: string, min = 0) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-  return n;
-};
-const num = (name: string, min = 0) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`);
-  return n;
-};
-
 export function registerCycleGanCommands(train: Command, evaluate: Command): void {
-  train
-    .command('cyclegan')
-    .description('train a CycleGAN (Zhu et al. 2017) on a folder with trainA/ and trainB/ (resumable, live GAN-health monitoring)')
-    .requiredOption('--data <folder>', 'dataset folder holding trainA/ and trainB/ (optionally testA/, testB/ for samples)')
-    .option('--out <folder>', 'run folder (checkpoints, metrics.jsonl, loss.png, samples/)', '')
-    .option('--resume', 'continue from the newest checkpoint in --out (weights, Adam state, pools, RNG, LR schedule, step)', false)
-    .addOption(new Option('--generator <kind>', 'resnet (published), light (real-time, depthwise-separable) or tiny (webcam: light with 3x3 stem/head, separable downsampling and U-Net skips)').choices(['resnet', 'light', 'tiny']).default('resnet'))
-    .option('--ngf <n>', 'generator base channels', int('--ngf', 1), 64)
-    .option('--blocks <n>', 'residual blocks (default: 9 when crop >= 256, else 6)', int('--blocks', 0))
-    .option('--ndf <n>', 'PatchGAN base channels', int('--ndf', 1), 64)
-    .option('--d-layers <n>', 'PatchGAN stride-2 layers (3 = 70x70 receptive field)', int('--d-layers', 1), 3)
-    .addOption(new Option('--loss <kind>', 'adversarial loss').choices([...GAN_LOSSES]).default('lsgan'))
-    .option('--lambda-cycle <x>', 'cycle-consistency weight', num('--lambda-cycle'), 10)
-    .option('--lambda-idt <x>', 'identity loss weight, as a fraction of --lambda-cycle (0 disables)', num('--lambda-idt'), 0.5)
-    .option('--gp-weight <x>', 'WGAN-GP gradient penalty weight', num('--gp-weight'), 10)
-    .option('--pool <n>', 'image history pool size', int('--pool'), 50)
-    .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-4)
-    .option('--lr-d <x>', 'discriminator learning rate (default: --lr)', num('--lr-d'))
-    .option('--beta1 <x>', 'Adam beta1', num('--beta1'), 0.5)
-    .option('--batch <n>', 'batch size', int('--batch', 1), 1)
-    .option('--load-size <n>', 'images are resized to this square size, then randomly cropped (default: crop * 286/256)', int('--load-size', 4))
-    .option('--crop <n>', 'training crop size (multiple of 4)', int('--crop', 4), 256)
-    .option('--steps <n>', 'total steps', int('--steps', 1), 200_000)
-    .option('--decay-from <n>', 'step where the LR starts its linear decay to 0 (default: steps / 2)', int('--decay-from'))
-    .option('--seed <n>', 'seed for init, crops, flips and pool', int('--seed'), 1)
-    .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 500)
-    .option('--sample-every <n>', 'steps between sample grids, loss plot and mode-collapse checks', int('--sample-every', 1), 250)
-    .option('--log-every <n>', 'steps between progress lines when not on a terminal', int('--log-every', 1), 10)
-    .option('--keep <n>', 'checkpoints kept', int('--keep', 1), 3)
-    .option('--health-window <n>', 'steps the D-overpowering detector looks at', int('--health-window', 4), 100)
-    .option('--max-minutes <x>', 'stop (with a checkpoint) after this many minutes', num('--max-minutes'))
-    .option('--limit <n>', 'use at most this many images per folder', int('--limit', 1))
-    .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, webgpu, tensorflow, tensorflow-gpu)', 'auto')
+  addGanTrainOptions(
+    train
+      .command('cyclegan')
+      .description('train a CycleGAN (Zhu et al. 2017) on a folder with trainA/ and trainB/ (resumable, live GAN-health monitoring)'),
+    {
+      data: 'dataset folder holding trainA/ and trainB/ (optionally testA/, testB/ for samples)',
+      resume: 'continue from the newest checkpoint in --out (weights, Adam state, pools, RNG, LR schedule, step)',
+      generator: 'resnet (published), light (real-time, depthwise-separable) or tiny (webcam: light with 3x3 stem/head, separable downsampling and U-Net skips)',
+      decayFrom: 'step where the LR starts its linear decay to 0 (default: steps / 2)',
+      seed: 'seed for init, crops, flips and pool',
+    },
+    {
+      losses: (c) =>
+        c
+          .option('--lambda-cycle <x>', 'cycle-consistency weight', num('--lambda-cycle'), 10)
+          .option('--lambda-idt <x>', 'identity loss weight, as a fraction of --lambda-cycle (0 disables)', num('--lambda-idt'), 0.5)
+          .option('--gp-weight <x>', 'WGAN-GP gradient penalty weight', num('--gp-weight'), 10)
+          .option('--pool <n>', 'image history pool size', int('--pool'), 50),
+    },
+  )
     .action(async (opts, cmd: Command) => {
       const { runCycleGan } = await import('./train');
       const crop = opts.crop as number;

@@ -1,0 +1,71 @@
+/**
+ * The command-line options every GAN training command (`train cyclegan`, `train cut`) takes, and
+ * their number parsers. The task's own options go in at fixed places, so --help lists the options
+ * in the order they always had.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { GAN_LOSSES } from '../cyclegan/losses';
+
+export const int = (name: string, min = 0) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return n;
+};
+
+export const num = (name: string, min = 0) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number >= ${min}`);
+  return n;
+};
+
+/** The help texts that differ between the tasks. */
+export interface GanTrainHelp {
+  data: string;
+  resume: string;
+  generator: string;
+  decayFrom: string;
+  seed: string;
+}
+
+/** Adds the task's own options to a command (a chain of .option calls). */
+type AddOptions = (cmd: Command) => Command;
+
+/**
+ * Adds the shared GAN training options to `cmd`; the task's own options go after --resume
+ * (`afterResume`), between --loss and --lr (`losses`), and after --health-window (`health`).
+ */
+export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afterResume?: AddOptions; losses: AddOptions; health?: AddOptions }): Command {
+  cmd
+    .requiredOption('--data <folder>', help.data)
+    .option('--out <folder>', 'run folder (checkpoints, metrics.jsonl, loss.png, samples/)', '')
+    .option('--resume', help.resume, false);
+  own.afterResume?.(cmd);
+  cmd
+    .addOption(new Option('--generator <kind>', help.generator).choices(['resnet', 'light', 'tiny']).default('resnet'))
+    .option('--ngf <n>', 'generator base channels', int('--ngf', 1), 64)
+    .option('--blocks <n>', 'residual blocks (default: 9 when crop >= 256, else 6)', int('--blocks', 0))
+    .option('--ndf <n>', 'PatchGAN base channels', int('--ndf', 1), 64)
+    .option('--d-layers <n>', 'PatchGAN stride-2 layers (3 = 70x70 receptive field)', int('--d-layers', 1), 3)
+    .addOption(new Option('--loss <kind>', 'adversarial loss').choices([...GAN_LOSSES]).default('lsgan'));
+  own.losses(cmd);
+  cmd
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-4)
+    .option('--lr-d <x>', 'discriminator learning rate (default: --lr)', num('--lr-d'))
+    .option('--beta1 <x>', 'Adam beta1', num('--beta1'), 0.5)
+    .option('--batch <n>', 'batch size', int('--batch', 1), 1)
+    .option('--load-size <n>', 'images are resized to this square size, then randomly cropped (default: crop * 286/256)', int('--load-size', 4))
+    .option('--crop <n>', 'training crop size (multiple of 4)', int('--crop', 4), 256)
+    .option('--steps <n>', 'total steps', int('--steps', 1), 200_000)
+    .option('--decay-from <n>', help.decayFrom, int('--decay-from'))
+    .option('--seed <n>', help.seed, int('--seed'), 1)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 500)
+    .option('--sample-every <n>', 'steps between sample grids, loss plot and mode-collapse checks', int('--sample-every', 1), 250)
+    .option('--log-every <n>', 'steps between progress lines when not on a terminal', int('--log-every', 1), 10)
+    .option('--keep <n>', 'checkpoints kept', int('--keep', 1), 3)
+    .option('--health-window <n>', 'steps the D-overpowering detector looks at', int('--health-window', 4), 100);
+  own.health?.(cmd);
+  return cmd
+    .option('--max-minutes <x>', 'stop (with a checkpoint) after this many minutes', num('--max-minutes'))
+    .option('--limit <n>', 'use at most this many images per folder', int('--limit', 1))
+    .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, webgpu, tensorflow, tensorflow-gpu)', 'auto');
+}
