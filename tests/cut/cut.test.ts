@@ -6,7 +6,7 @@
  * an uninterrupted run, and ONNX export of the generator with parity.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,8 @@ import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../.
 import { IdentityCollapseDetector } from '../../training/health/detectors';
 import { buildGenerator } from '../../training/models/gan';
 import { exportOnnx } from '../../training/export';
+import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, trainCli } from '../helpers/kill-resume';
 
-const ROOT = path.resolve(__dirname, '../..');
 let tmp: string;
 let data: string;
 
@@ -205,9 +205,7 @@ describe('CUT resume', () => {
   });
 });
 
-function cli(args: string[]): { cmd: string; args: string[] } {
-  return { cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'training/cli.ts'), 'train', 'cut', ...args] };
-}
+const cli = (args: string[]) => trainCli('cut', args);
 
 const childArgs = (out: string, steps: number) => [
   '--data', data, '--out', out, '--mode', 'cut', '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
@@ -221,64 +219,31 @@ describe('CUT kill and resume', () => {
     const ref = path.join(tmp, 'ref');
     const steps = 6;
     const { cmd, args } = cli(childArgs(killed, steps));
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'ignore' });
-    const latestFile = path.join(killed, 'checkpoints', 'latest');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(async () => {
-        try {
-          await fs.access(latestFile);
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        } catch {
-          /* not yet */
-        }
-      }, 50);
-      child.on('exit', (code) => {
-        clearInterval(timer);
-        if (code !== null) reject(new Error(`child exited (${code}) before it was killed`));
-      });
-    });
-    await new Promise((r) => child.once('exit', r));
+    const pid = await killAtFirstCheckpoint(cmd, args, killed);
     const saved = await findLatestCheckpoint(path.join(killed, 'checkpoints'));
     const state = await readCheckpointState(saved!);
     expect(state.step).toBeGreaterThanOrEqual(2);
     expect(state.step).toBeLessThan(steps);
     // The killed process left its run lock behind; the resumed run takes it over.
-    expect(JSON.parse(await fs.readFile(path.join(killed, 'run.lock'), 'utf8')).pid).toBe(child.pid);
+    expect(JSON.parse(await fs.readFile(path.join(killed, 'run.lock'), 'utf8')).pid).toBe(pid);
 
     const resumed = spawnSync(cmd, [...args, '--resume'], { cwd: ROOT, encoding: 'utf8' });
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toContain(`was locked by process ${child.pid}, which is gone`);
+    expect(resumed.stdout).toContain(`was locked by process ${pid}, which is gone`);
     expect(resumed.stdout).toContain(`at step ${state.step} (rng ${(state.state as { rng: number }).rng},`);
     await expect(fs.access(path.join(killed, 'run.lock'))).rejects.toThrow();
 
     const full = spawnSync(cmd, cli(childArgs(ref, steps)).args, { cwd: ROOT, encoding: 'utf8' });
     expect(full.status, full.stderr).toBe(0);
 
-    for (const step of [state.step, steps]) {
-      const name = `step-${String(step).padStart(8, '0')}`;
-      const a = await readCheckpointState(path.join(killed, 'checkpoints', name));
-      const b = await readCheckpointState(path.join(ref, 'checkpoints', name));
-      expect(a.state.rng).toBe(b.state.rng);
-      for (const m of ['G', 'D', 'H0', 'H3']) {
-        const ma = await loadLayersModel(path.join(killed, 'checkpoints', name, 'models', m));
-        const mb = await loadLayersModel(path.join(ref, 'checkpoints', name, 'models', m));
-        const wb = mb.getWeights();
-        ma.getWeights().forEach((w, i) => {
-          // Biases of convs feeding an instance norm get zero gradient: Adam turns float noise
-          // into lr-sized steps the norm removes, so those are compared through the outputs.
-          if (w.rank < 2 && step !== state.step && m !== 'H0' && m !== 'H3') return;
-          const diff = tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0];
-          expect(diff, `${m} ${ma.weights[i].name} at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-5);
-        });
-        if (m === 'G' || m === 'D') {
-          const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 9);
-          const out = tf.max(tf.abs(tf.sub(ma.predict(x) as tf.Tensor, mb.predict(x) as tf.Tensor))).dataSync()[0];
-          expect(out, `${m} output at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-4);
-        }
-      }
-    }
+    // The MLP heads feed no instance norm: their biases are compared too; G and D also through their outputs.
+    const models = [
+      { name: 'G', biases: false, output: true },
+      { name: 'D', biases: false, output: true },
+      { name: 'H0', biases: true, output: false },
+      { name: 'H3', biases: true, output: false },
+    ];
+    for (const step of [state.step, steps]) await expectSameCheckpoint(killed, ref, step, state.step, models);
     const rowsA = await readRows(killed);
     expect(rowsA.filter((r) => r.event === undefined).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
   }, 240_000);

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { runCycleGan, type RunOptions } from '../../training/tasks/cyclegan/train';
 import { loadUnpairedDataset } from '../../training/data/unpaired';
-import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../training/checkpoint';
+import { findLatestCheckpoint, readCheckpointState } from '../../training/checkpoint';
 import { modeCollapseCheck } from '../../training/health/detectors';
 import { exportOnnx } from '../../training/export';
 import { evaluateTranslation } from '../../training/eval/cyclegan/evaluate';
@@ -21,8 +21,8 @@ import { trainDomainClassifier } from '../../training/eval/cyclegan/classifier';
 import { onnxTranslator, resolveTranslator } from '../../training/eval/cyclegan/translators';
 import { lightGenerator } from '../../training/models/light-generator';
 import { countParams, macs } from '../../training/models/stats';
+import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, trainCli } from '../helpers/kill-resume';
 
-const ROOT = path.resolve(__dirname, '../..');
 let tmp: string;
 let data: string;
 
@@ -204,9 +204,7 @@ describe('CycleGAN training', () => {
   });
 });
 
-function cli(args: string[]): { cmd: string; args: string[] } {
-  return { cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'training/cli.ts'), 'train', 'cyclegan', ...args] };
-}
+const cli = (args: string[]) => trainCli('cyclegan', args);
 
 const childArgs = (out: string, steps: number) => [
   '--data', data, '--out', out, '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
@@ -221,25 +219,7 @@ describe('CycleGAN kill and resume', () => {
     const steps = 8;
     // 1. Start a real training process and kill -9 it as soon as a checkpoint exists.
     const { cmd, args } = cli(childArgs(killed, steps));
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'ignore' });
-    const latestFile = path.join(killed, 'checkpoints', 'latest');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(async () => {
-        try {
-          await fs.access(latestFile);
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        } catch {
-          /* not yet */
-        }
-      }, 50);
-      child.on('exit', (code) => {
-        clearInterval(timer);
-        if (code !== null) reject(new Error(`child exited (${code}) before it was killed`));
-      });
-    });
-    await new Promise((r) => child.once('exit', r));
+    await killAtFirstCheckpoint(cmd, args, killed);
     const saved = await findLatestCheckpoint(path.join(killed, 'checkpoints'));
     expect(saved).not.toBeNull();
     const state = await readCheckpointState(saved!);
@@ -258,27 +238,7 @@ describe('CycleGAN kill and resume', () => {
 
     // Same state at the saved step and at the end: weights (Adam restore rounds ~1e-7), RNG, pools.
     for (const step of [state.step, steps]) {
-      const name = `step-${String(step).padStart(8, '0')}`;
-      const a = await readCheckpointState(path.join(killed, 'checkpoints', name));
-      const b = await readCheckpointState(path.join(ref, 'checkpoints', name));
-      expect(a.state.rng).toBe(b.state.rng);
-      for (const m of ['G', 'F', 'DA', 'DB']) {
-        const ma = await loadLayersModel(path.join(killed, 'checkpoints', name, 'models', m));
-        const mb = await loadLayersModel(path.join(ref, 'checkpoints', name, 'models', m));
-        // Kernels, and the functions the models compute. (The biases of convs that feed an
-        // instance norm have a zero gradient: Adam turns its float noise into lr-sized steps that
-        // the norm removes again, so those are compared through the outputs only.)
-        const wa = ma.getWeights();
-        const wb = mb.getWeights();
-        wa.forEach((w, i) => {
-          if (w.rank < 2 && step !== state.step) return;
-          const diff = tf.max(tf.abs(tf.sub(w, wb[i]))).dataSync()[0];
-          expect(diff, `${m} ${ma.weights[i].name} at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-5);
-        });
-        const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 9);
-        const out = tf.max(tf.abs(tf.sub(ma.predict(x) as tf.Tensor, mb.predict(x) as tf.Tensor))).dataSync()[0];
-        expect(out, `${m} output at step ${step}`).toBeLessThan(step === state.step ? 1e-12 : 1e-4);
-      }
+      await expectSameCheckpoint(killed, ref, step, state.step, ['G', 'F', 'DA', 'DB'].map((name) => ({ name, biases: false, output: true })));
     }
     const rowsA = (await fs.readFile(path.join(killed, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(rowsA.filter((r) => r.event === undefined).map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
