@@ -31,6 +31,7 @@ import type { JudgeMeta } from '../../eval/translation/classifier';
 import { parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
 import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
+import { cycleganIdName } from './model-id';
 
 const MANIFEST = 'public/models/manifest.json';
 
@@ -67,8 +68,8 @@ async function main(): Promise<void> {
   const o = new Command()
     .requiredOption('--run <folder>', 'run folder with checkpoints/step-N (read only)')
     .requiredOption('--data <folder>')
-    .requiredOption('--a2b <id>')
-    .requiredOption('--b2a <id>')
+    .requiredOption('--a2b <id>', 'id of the A->B model: a name (summer2winter) or the full id (cyclegan-summer2winter)', cycleganIdName)
+    .requiredOption('--b2a <id>', 'id of the B->A model, in either form', cycleganIdName)
     .requiredOption('--name-a <s>')
     .requiredOption('--name-b <s>')
     .option('--tier <t>', 'real-time | quality (default: real-time for the light/tiny generators)')
