@@ -129,6 +129,9 @@ export function pickFilterGradMethod(c: ConvGeom): FilterGradMethod {
   // swapped-axes Conv becomes a conv with one input channel and an oh x ow kernel (10 ms instead
   // of well under 1 ms for a 128->128 1x1 at 32x32)
   if (c.kh * c.kw === 1) return 'im2col';
+  // few output channels (a generator's RGB head, 7x7 32->3 at 128 px): the Gemm's [taps*ci, co]
+  // result is a skinny product MLAS runs poorly (210 ms vs 38 ms for the swapped-axes Conv)
+  if (c.co < 8) return 'conv';
   const im2colFloats = c.kh * c.kw * p * c.ci;
   if (im2colFloats > 64 * 1024 * 1024) return 'conv';
   return p >= 4096 && c.ci >= 8 ? 'im2col' : 'conv';
