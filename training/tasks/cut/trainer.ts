@@ -22,7 +22,7 @@ import { loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint } 
 import { buildDiscriminator, buildGenerator } from '../../models/gan';
 import { encoderLayerNames, encoderModel } from '../../models/encoder-layers';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty } from '../cyclegan/losses';
-import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions, type Grads } from '../shared/gan-trainer';
+import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions } from '../shared/gan-trainer';
 import { buildMlpHead, patchNceLoss, projectPatches, samplePatchIds } from './patchnce';
 
 export const CUT_MODES = ['cut', 'fastcut'] as const;
@@ -189,12 +189,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
         }, this.gVars);
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
-      for (const [k, v] of Object.entries(parts)) m[k] = v.dataSync()[0];
-      m.gradNormG = gOut.norm.dataSync()[0];
-      const gOk = [m.adv, m.nce, m.nceIdt, m.gradNormG].every(Number.isFinite);
-      if (gOk) this.optG.applyGradients(gOut.grads as unknown as Grads);
-      else applied = false;
-      tf.dispose([gOut.value, gOut.norm, Object.values(gOut.grads), Object.values(parts)]);
+      const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['adv', 'nce', 'nceIdt']);
 
       // ---- discriminator (no image pool, as the reference)
       const fake = fakeB as unknown as tf.Tensor4D;
@@ -222,34 +217,15 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
         }, this.dVars);
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
-      for (const [k, v] of Object.entries(dParts)) m[k] = v.dataSync()[0];
-      m.gradNormD = dOut.norm.dataSync()[0];
-      const dOk = [m.dReal, m.dFake, m.gp, m.gradNormD].every(Number.isFinite);
-      if (gOk && dOk) this.optD.applyGradients(dOut.grads as unknown as Grads);
-      else applied = false;
-      tf.dispose([dOut.value, dOut.norm, Object.values(dOut.grads), Object.values(dParts), eps]);
+      const dOk = this.update(this.optD, dOut, dParts, m, 'gradNormD', ['dReal', 'dFake', 'gp'], gOk);
+      applied = gOk && dOk;
+      tf.dispose(eps);
     } finally {
       tf.dispose([realA, realB, fakeB as unknown as tf.Tensor]);
       if (keysA) tf.dispose(keysA.k);
       if (keysB) tf.dispose(keysB.k);
     }
-    if (applied) this.step++;
-    return {
-      step: this.step,
-      gAdv: m.adv,
-      nce: m.nce,
-      nceIdt: m.nceIdt,
-      dReal: m.dReal ?? NaN,
-      dFake: m.dFake ?? NaN,
-      gp: m.gp ?? 0,
-      dAccReal: m.accReal ?? NaN,
-      dAccFake: m.accFake ?? NaN,
-      gradNormG: m.gradNormG,
-      gradNormD: m.gradNormD ?? NaN,
-      identityDistance: m.identityDistance,
-      lr: lr.g,
-      applied,
-    };
+    return this.finishStep(m, applied, lr, m.adv, { nce: m.nce, nceIdt: m.nceIdt }, { identityDistance: m.identityDistance });
   }
 
   /** Translates NHWC [-1, 1] images with G. */

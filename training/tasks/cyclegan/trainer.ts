@@ -14,7 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../checkpoint';
-import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions, type Grads } from '../shared/gan-trainer';
+import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions } from '../shared/gan-trainer';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty, l1 } from './losses';
 import { ImagePool } from './pool';
 import { buildDiscriminator, buildGenerator } from './models';
@@ -153,12 +153,7 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
         }, this.gVars);
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
-      for (const [k, v] of Object.entries(parts)) m[k] = v.dataSync()[0];
-      m.gradNormG = gOut.norm.dataSync()[0];
-      const gOk = [m.advA2B, m.advB2A, m.cycle, m.idt, m.gradNormG].every(Number.isFinite);
-      if (gOk) this.optG.applyGradients(gOut.grads as unknown as Grads);
-      else applied = false;
-      tf.dispose([gOut.value, gOut.norm, Object.values(gOut.grads), Object.values(parts)]);
+      const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['advA2B', 'advB2A', 'cycle', 'idt']);
 
       // ---- discriminators (on pooled fakes)
       const fbData = (fakeB as unknown as tf.Tensor).dataSync() as Float32Array;
@@ -198,33 +193,13 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
         }, this.dVars);
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
-      for (const [k, v] of Object.entries(dParts)) m[k] = v.dataSync()[0];
-      m.gradNormD = dOut.norm.dataSync()[0];
-      const dOk = [m.dReal, m.dFake, m.gp, m.gradNormD].every(Number.isFinite);
-      if (gOk && dOk) this.optD.applyGradients(dOut.grads as unknown as Grads);
-      else applied = false;
-      tf.dispose([dOut.value, dOut.norm, Object.values(dOut.grads), Object.values(dParts), pooledA, pooledB, epsA, epsB]);
+      const dOk = this.update(this.optD, dOut, dParts, m, 'gradNormD', ['dReal', 'dFake', 'gp'], gOk);
+      applied = gOk && dOk;
+      tf.dispose([pooledA, pooledB, epsA, epsB]);
     } finally {
       tf.dispose([realA, realB]);
     }
-    if (applied) this.step++;
-    return {
-      step: this.step,
-      gAdv: m.advA2B + m.advB2A,
-      gAdvA2B: m.advA2B,
-      gAdvB2A: m.advB2A,
-      cycle: m.cycle,
-      idt: m.idt,
-      dReal: m.dReal ?? NaN,
-      dFake: m.dFake ?? NaN,
-      gp: m.gp ?? 0,
-      dAccReal: m.accReal ?? NaN,
-      dAccFake: m.accFake ?? NaN,
-      gradNormG: m.gradNormG,
-      gradNormD: m.gradNormD ?? NaN,
-      lr: lr.g,
-      applied,
-    };
+    return this.finishStep(m, applied, lr, m.advA2B + m.advB2A, { gAdvA2B: m.advA2B, gAdvB2A: m.advB2A, cycle: m.cycle, idt: m.idt }, {});
   }
 
   /** Translates NHWC [-1, 1] images with G (AtoB) or F (BtoA). */

@@ -105,6 +105,60 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
     this.lrScale = s.lrScale ?? 1;
   }
 
+  /**
+   * One network's update in a step: reads its loss parts and gradient norm (as `normKey`) into
+   * `m`, applies the gradients with `opt` when those named in `finite` and the norm are all finite
+   * and `allowed` (D is not updated after a bad G step), and disposes the update's tensors.
+   * Returns whether the values were finite.
+   */
+  protected update(
+    opt: tf.AdamOptimizer,
+    out: { value: tf.Tensor; grads: tf.NamedTensorMap; norm: tf.Tensor },
+    parts: Record<string, tf.Scalar>,
+    m: Record<string, number>,
+    normKey: 'gradNormG' | 'gradNormD',
+    finite: string[],
+    allowed = true,
+  ): boolean {
+    for (const [k, v] of Object.entries(parts)) m[k] = v.dataSync()[0];
+    m[normKey] = out.norm.dataSync()[0];
+    const ok = [...finite, normKey].every((k) => Number.isFinite(m[k]));
+    if (ok && allowed) opt.applyGradients(out.grads as unknown as Grads);
+    tf.dispose([out.value, out.norm, Object.values(out.grads), Object.values(parts)]);
+    return ok;
+  }
+
+  /**
+   * Ends a step: counts it when it was applied and returns its metrics, the task's generator
+   * losses after gAdv and its `extra` values after the gradient norms (the order of the
+   * metrics.jsonl rows).
+   */
+  protected finishStep<L extends object, X extends object>(
+    m: Record<string, number>,
+    applied: boolean,
+    lr: { g: number },
+    gAdv: number,
+    gLosses: L,
+    extra: X,
+  ): GanStepMetrics & L & X {
+    if (applied) this.step++;
+    return {
+      step: this.step,
+      gAdv,
+      ...gLosses,
+      dReal: m.dReal ?? NaN,
+      dFake: m.dFake ?? NaN,
+      gp: m.gp ?? 0,
+      dAccReal: m.accReal ?? NaN,
+      dAccFake: m.accFake ?? NaN,
+      gradNormG: m.gradNormG,
+      gradNormD: m.gradNormD ?? NaN,
+      ...extra,
+      lr: lr.g,
+      applied,
+    };
+  }
+
   protected disposeOptimizers(): void {
     this.optG.dispose();
     this.optD.dispose();
