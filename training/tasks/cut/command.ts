@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { GanLoss } from '../cyclegan/losses';
-import { addGanTrainOptions, int, num } from '../shared/gan-command';
+import { addGanTrainOptions, ganRunOptionsFromCli, int, num } from '../shared/gan-command';
 import { CUT_MODES, modeDefaults, type CutMode } from './trainer';
 import type { CutRunOptions } from './train';
 const bool = (name: string) => (v: string) => {
@@ -55,50 +54,27 @@ export function registerCutCommands(train: Command): void {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option: string) => boolean): CutRunOptions {
-  const crop = opts.crop as number;
-  const steps = opts.steps as number;
   const mode = opts.mode as CutMode;
   const d = modeDefaults(mode);
-  return {
-    data: opts.data,
-    out: opts.out || path.join('runs', `${mode}-${path.basename(path.resolve(opts.data))}`),
-    resume: opts.resume,
-    explicit: Object.entries(ARCH_FLAGS).filter(([flag]) => fromCli(flag)).map(([, key]) => key),
-    mode,
-    generator: opts.generator,
-    ngf: opts.ngf,
-    nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
-    ndf: opts.ndf,
-    dLayers: opts.dLayers,
-    loss: opts.loss as GanLoss,
-    lambdaGan: opts.lambdaGan,
-    lambdaNce: opts.lambdaNce ?? d.lambdaNce,
-    nceIdt: opts.nceIdt ?? d.nceIdt,
-    flipEquivariance: opts.flipEquivariance ?? d.flipEquivariance,
-    numPatches: opts.numPatches,
-    nceT: opts.nceT,
-    netFNc: opts.netfNc,
-    gpWeight: opts.gpWeight,
-    lr: opts.lr,
-    lrD: opts.lrD ?? opts.lr,
-    beta1: opts.beta1,
-    batchSize: opts.batch,
-    crop,
-    loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
-    steps,
-    decayFrom: opts.decayFrom ?? Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
-    seed: opts.seed,
-    checkpointEvery: opts.checkpointEvery,
-    sampleEvery: opts.sampleEvery,
-    logEvery: opts.logEvery,
-    keep: opts.keep,
-    healthWindow: opts.healthWindow,
-    collapseWindow: opts.collapseWindow,
-    collapseThreshold: opts.collapseThreshold,
-    maxRollbacks: 5,
-    maxMinutes: opts.maxMinutes,
-    limit: opts.limit,
-    backend: opts.backend,
-    keepSavedSchedule: !fromCli('steps') && !fromCli('decayFrom'),
-  };
+  return ganRunOptionsFromCli(opts, fromCli, {
+    head: {
+      data: opts.data as string,
+      out: (opts.out as string) || path.join('runs', `${mode}-${path.basename(path.resolve(opts.data))}`),
+      resume: opts.resume as boolean,
+      explicit: Object.entries(ARCH_FLAGS).filter(([flag]) => fromCli(flag)).map(([, key]) => key),
+      mode,
+    },
+    losses: {
+      lambdaGan: opts.lambdaGan,
+      lambdaNce: opts.lambdaNce ?? d.lambdaNce,
+      nceIdt: opts.nceIdt ?? d.nceIdt,
+      flipEquivariance: opts.flipEquivariance ?? d.flipEquivariance,
+      numPatches: opts.numPatches,
+      nceT: opts.nceT,
+      netFNc: opts.netfNc,
+      gpWeight: opts.gpWeight,
+    },
+    decayFrom: (steps) => Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
+    health: { collapseWindow: opts.collapseWindow, collapseThreshold: opts.collapseThreshold },
+  });
 }

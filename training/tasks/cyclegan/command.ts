@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { addGanTrainOptions, int, num } from '../shared/gan-command';
-import type { GanLoss } from './losses';
+import { addGanTrainOptions, ganRunOptionsFromCli, int, num } from '../shared/gan-command';
 import type { RunOptions } from './train';
 
 export function registerCycleGanCommands(train: Command, evaluate: Command): void {
@@ -27,51 +26,28 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
   )
     .action(async (opts, cmd: Command) => {
       const { runCycleGan } = await import('./train');
-      const crop = opts.crop as number;
-      const steps = opts.steps as number;
-      const runOpts: RunOptions = {
-        data: opts.data,
-        out: opts.out || path.join('runs', `cyclegan-${path.basename(path.resolve(opts.data))}`),
-        resume: opts.resume,
-        // On --resume, architecture flags given on the command line must match the checkpoint.
-        explicit: [['generator', 'generator'], ['ngf', 'ngf'], ['blocks', 'nBlocks'], ['ndf', 'ndf'], ['dLayers', 'dLayers']]
-          .filter(([flag]) => cmd.getOptionValueSource(flag) === 'cli')
-          .map(([, key]) => key),
-        generator: opts.generator,
-        ngf: opts.ngf,
-        nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
-        ndf: opts.ndf,
-        dLayers: opts.dLayers,
-        loss: opts.loss as GanLoss,
-        lambdaCycle: opts.lambdaCycle,
-        lambdaIdt: opts.lambdaIdt,
-        gpWeight: opts.gpWeight,
-        poolSize: opts.pool,
-        lr: opts.lr,
-        lrD: opts.lrD ?? opts.lr,
-        beta1: opts.beta1,
-        batchSize: opts.batch,
-        crop,
-        loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
-        steps,
-        decayFrom: opts.decayFrom ?? Math.floor(steps / 2),
-        seed: opts.seed,
-        checkpointEvery: opts.checkpointEvery,
-        sampleEvery: opts.sampleEvery,
-        logEvery: opts.logEvery,
-        keep: opts.keep,
-        healthWindow: opts.healthWindow,
-        maxRollbacks: 5,
-        maxMinutes: opts.maxMinutes,
-        limit: opts.limit,
-        backend: opts.backend,
-        // On --resume the schedule comes from the checkpoint unless --steps/--decay-from are given.
-        keepSavedSchedule: cmd.getOptionValueSource('steps') !== 'cli' && cmd.getOptionValueSource('decayFrom') !== 'cli',
-      };
-      await runCycleGan(runOpts);
+      await runCycleGan(cycleganRunOptionsFromCli(opts, (name) => cmd.getOptionValueSource(name) === 'cli'));
     });
 
   registerEvalCommand(evaluate);
+}
+
+/** The run options a `train cyclegan` command line asks for (`fromCli(name)`: was the option set on the command line?). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function cycleganRunOptionsFromCli(opts: Record<string, any>, fromCli: (option: string) => boolean): RunOptions {
+  return ganRunOptionsFromCli(opts, fromCli, {
+    head: {
+      data: opts.data,
+      out: opts.out || path.join('runs', `cyclegan-${path.basename(path.resolve(opts.data))}`),
+      resume: opts.resume,
+      // On --resume, architecture flags given on the command line must match the checkpoint.
+      explicit: [['generator', 'generator'], ['ngf', 'ngf'], ['blocks', 'nBlocks'], ['ndf', 'ndf'], ['dLayers', 'dLayers']]
+        .filter(([flag]) => fromCli(flag))
+        .map(([, key]) => key),
+    },
+    losses: { lambdaCycle: opts.lambdaCycle, lambdaIdt: opts.lambdaIdt, gpWeight: opts.gpWeight, poolSize: opts.pool },
+    decayFrom: (steps) => Math.floor(steps / 2),
+  });
 }
 
 function registerEvalCommand(evaluate: Command): void {

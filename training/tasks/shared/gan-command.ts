@@ -1,10 +1,11 @@
 /**
- * The command-line options every GAN training command (`train cyclegan`, `train cut`) takes, and
- * their number parsers. The task's own options go in at fixed places, so --help lists the options
- * in the order they always had.
+ * The command-line options every GAN training command (`train cyclegan`, `train cut`) takes, their
+ * number parsers, and the run options they become. The task's own options go in at fixed places,
+ * so --help lists the options, and the run options (saved with every checkpoint and in
+ * metrics.jsonl) hold their keys, in the order they always had.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GAN_LOSSES } from '../cyclegan/losses';
+import { GAN_LOSSES, type GanLoss } from '../cyclegan/losses';
 
 export const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -68,4 +69,51 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
     .option('--max-minutes <x>', 'stop (with a checkpoint) after this many minutes', num('--max-minutes'))
     .option('--limit <n>', 'use at most this many images per folder', int('--limit', 1))
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, webgpu, tensorflow, tensorflow-gpu)', 'auto');
+}
+
+/**
+ * The run options a GAN training command line asks for: the task's `head` (data, out, resume,
+ * explicit, ...), the networks, the task's `losses`, optimiser and schedule (`decayFrom(steps)`
+ * when --decay-from is not given), the run-folder settings, the task's `health` options, the
+ * limits. `fromCli(name)`: was the option set on the command line?
+ */
+export function ganRunOptionsFromCli<H extends object, L extends object, X extends object>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  opts: Record<string, any>,
+  fromCli: (option: string) => boolean,
+  own: { head: H; losses: L; decayFrom: (steps: number) => number; health?: X },
+) {
+  const crop = opts.crop as number;
+  const steps = opts.steps as number;
+  return {
+    ...own.head,
+    generator: opts.generator,
+    ngf: opts.ngf,
+    nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
+    ndf: opts.ndf,
+    dLayers: opts.dLayers,
+    loss: opts.loss as GanLoss,
+    ...own.losses,
+    lr: opts.lr,
+    lrD: opts.lrD ?? opts.lr,
+    beta1: opts.beta1,
+    batchSize: opts.batch,
+    crop,
+    loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
+    steps,
+    decayFrom: opts.decayFrom ?? own.decayFrom(steps),
+    seed: opts.seed,
+    checkpointEvery: opts.checkpointEvery,
+    sampleEvery: opts.sampleEvery,
+    logEvery: opts.logEvery,
+    keep: opts.keep,
+    healthWindow: opts.healthWindow,
+    ...(own.health ?? ({} as X)),
+    maxRollbacks: 5,
+    maxMinutes: opts.maxMinutes,
+    limit: opts.limit,
+    backend: opts.backend,
+    // On --resume the schedule comes from the checkpoint unless --steps/--decay-from are given.
+    keepSavedSchedule: !fromCli('steps') && !fromCli('decayFrom'),
+  };
 }
