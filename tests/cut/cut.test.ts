@@ -19,61 +19,25 @@ import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../.
 import { IdentityCollapseDetector } from '../../training/health/detectors';
 import { buildGenerator } from '../../training/models/gan';
 import { exportOnnx } from '../../training/export';
-import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, trainCli } from '../helpers/kill-resume';
+import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, toyTrainArgs, trainCli } from '../helpers/kill-resume';
+import { toyRunOptions, writeToyDataset } from '../helpers/toy-data';
 
 let tmp: string;
 let data: string;
 
-async function image(file: string, w: number, h: number, hue: 'red' | 'blue', seed: number): Promise<void> {
-  const px = Buffer.alloc(w * h * 3);
-  let s = seed;
-  for (let i = 0; i < w * h; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const n = (s / 2147483648) * 90;
-    const y = Math.floor(i / w);
-    px[i * 3] = hue === 'red' ? 150 + n : 20 + n / 3;
-    px[i * 3 + 1] = 40 + n / 2 + y;
-    px[i * 3 + 2] = hue === 'blue' ? 150 + n : 20 + n / 3;
-  }
-  await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
-}
-
 const base = (over: Partial<CutRunOptions> = {}): CutRunOptions => ({
-  data,
-  out: path.join(tmp, `run-${Math.random().toString(36).slice(2)}`),
-  resume: false,
+  ...toyRunOptions(data, tmp),
   mode: 'cut',
   ...modeDefaults(over.mode ?? 'cut'),
-  generator: 'light',
-  ngf: 4,
-  nBlocks: 1,
-  ndf: 4,
-  dLayers: 2,
-  loss: 'lsgan',
   lambdaGan: 1,
   numPatches: 16,
   nceT: 0.07,
   netFNc: 8,
-  gpWeight: 10,
-  lr: 2e-4,
-  lrD: 2e-4,
-  beta1: 0.5,
-  batchSize: 1,
-  crop: 32,
-  loadSize: 36,
   steps: 3,
   decayFrom: 1,
-  seed: 3,
-  checkpointEvery: 2,
   sampleEvery: 3,
-  logEvery: 1,
-  keep: 3,
-  backend: 'wasm',
-  healthWindow: 4,
   collapseWindow: 3,
   collapseThreshold: 0.02,
-  maxRollbacks: 3,
-  log: () => {},
   ...over,
 });
 
@@ -82,15 +46,7 @@ const readRows = async (out: string) => (await fs.readFile(path.join(out, 'metri
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-cut-'));
   data = path.join(tmp, 'toy');
-  for (const d of ['trainA', 'trainB', 'testA', 'testB']) await fs.mkdir(path.join(data, d), { recursive: true });
-  for (let i = 0; i < 4; i++) {
-    await image(path.join(data, 'trainA', `a${i}.png`), 40, 40, 'red', i + 1);
-    await image(path.join(data, 'trainB', `b${i}.png`), 40, 40, 'blue', i + 11);
-  }
-  for (let i = 0; i < 2; i++) {
-    await image(path.join(data, 'testA', `a${i}.png`), 40, 40, 'red', i + 21);
-    await image(path.join(data, 'testB', `b${i}.png`), 40, 40, 'blue', i + 31);
-  }
+  await writeToyDataset(data, { train: 4, test: 2 });
 });
 
 describe('CUT / FastCUT training', () => {
@@ -207,11 +163,7 @@ describe('CUT resume', () => {
 
 const cli = (args: string[]) => trainCli('cut', args);
 
-const childArgs = (out: string, steps: number) => [
-  '--data', data, '--out', out, '--mode', 'cut', '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
-  '--num-patches', '16', '--netf-nc', '8', '--crop', '32', '--load-size', '36', '--steps', String(steps), '--decay-from', '3',
-  '--checkpoint-every', '2', '--sample-every', '100', '--seed', '5', '--backend', 'wasm', '--keep', '10', '--log-every', '1',
-];
+const childArgs = (out: string, steps: number) => [...toyTrainArgs(data, out, steps), '--mode', 'cut', '--num-patches', '16', '--netf-nc', '8'];
 
 describe('CUT kill and resume', () => {
   it('SIGKILL after the first checkpoint, --resume continues from the saved step and ends where an uninterrupted run ends', async () => {

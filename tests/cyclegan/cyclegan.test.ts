@@ -21,77 +21,30 @@ import { trainDomainClassifier } from '../../training/eval/cyclegan/classifier';
 import { onnxTranslator, resolveTranslator } from '../../training/eval/cyclegan/translators';
 import { lightGenerator } from '../../training/models/light-generator';
 import { countParams, macs } from '../../training/models/stats';
-import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, trainCli } from '../helpers/kill-resume';
+import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, toyTrainArgs, trainCli } from '../helpers/kill-resume';
+import { toyImage, toyRunOptions, writeToyDataset } from '../helpers/toy-data';
 
 let tmp: string;
 let data: string;
 
-async function image(file: string, w: number, h: number, hue: 'red' | 'blue', seed: number, channels: 1 | 3 = 3): Promise<void> {
-  const px = Buffer.alloc(w * h * channels);
-  let s = seed;
-  for (let i = 0; i < w * h; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const n = (s / 2147483648) * 90;
-    const y = Math.floor(i / w);
-    if (channels === 1) px[i] = 60 + n + y;
-    else {
-      px[i * 3] = hue === 'red' ? 150 + n : 20 + n / 3;
-      px[i * 3 + 1] = 40 + n / 2 + y;
-      px[i * 3 + 2] = hue === 'blue' ? 150 + n : 20 + n / 3;
-    }
-  }
-  await sharp(px, { raw: { width: w, height: h, channels } }).png().toFile(file);
-}
-
 const base = (over: Partial<RunOptions> = {}): RunOptions => ({
-  data,
-  out: path.join(tmp, `run-${Math.random().toString(36).slice(2)}`),
-  resume: false,
-  generator: 'light',
-  ngf: 4,
-  nBlocks: 1,
-  ndf: 4,
-  dLayers: 2,
-  loss: 'lsgan',
+  ...toyRunOptions(data, tmp),
   lambdaCycle: 10,
   lambdaIdt: 0.5,
-  gpWeight: 10,
   poolSize: 3,
-  lr: 2e-4,
-  lrD: 2e-4,
-  beta1: 0.5,
-  batchSize: 1,
-  crop: 32,
-  loadSize: 36,
   steps: 4,
   decayFrom: 2,
-  seed: 3,
-  checkpointEvery: 2,
   sampleEvery: 2,
-  logEvery: 1,
-  keep: 3,
-  backend: 'wasm',
-  healthWindow: 4,
-  maxRollbacks: 3,
-  log: () => {},
   ...over,
 });
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-cyclegan-'));
   data = path.join(tmp, 'toy');
-  for (const d of ['trainA', 'trainB', 'testA', 'testB']) await fs.mkdir(path.join(data, d), { recursive: true });
-  for (let i = 0; i < 5; i++) {
-    await image(path.join(data, 'trainA', `a${i}.png`), 40, 40, 'red', i + 1);
-    await image(path.join(data, 'trainB', `b${i}.png`), 40, 40, 'blue', i + 11);
-  }
-  for (let i = 0; i < 3; i++) {
-    await image(path.join(data, 'testA', `a${i}.png`), 40, 40, 'red', i + 21);
-    await image(path.join(data, 'testB', `b${i}.png`), 40, 40, 'blue', i + 31);
-  }
+  await writeToyDataset(data, { train: 5, test: 3 });
   // Bad input a real folder has: a grayscale image, another size, a corrupt file, a non-image.
-  await image(path.join(data, 'trainA', 'gray.png'), 40, 40, 'red', 7, 1);
-  await image(path.join(data, 'trainB', 'big.png'), 64, 50, 'blue', 8);
+  await toyImage(path.join(data, 'trainA', 'gray.png'), 40, 40, 'red', 7, 1);
+  await toyImage(path.join(data, 'trainB', 'big.png'), 64, 50, 'blue', 8);
   await fs.writeFile(path.join(data, 'trainA', 'broken.jpg'), 'not a jpeg at all');
   await fs.writeFile(path.join(data, 'trainB', 'notes.txt'), 'hello');
 });
@@ -114,8 +67,8 @@ describe('CycleGAN data', () => {
     await fs.mkdir(path.join(bad, 'trainA'), { recursive: true });
     await expect(loadUnpairedDataset(bad, { loadSize: 36 })).rejects.toThrow(/lacks trainB.*needs trainA\/.*trainB\//);
     await fs.mkdir(path.join(bad, 'trainB'));
-    await image(path.join(bad, 'trainA', 'x.png'), 40, 40, 'red', 1);
-    await image(path.join(bad, 'trainB', 'y.png'), 40, 40, 'blue', 2);
+    await toyImage(path.join(bad, 'trainA', 'x.png'), 40, 40, 'red', 1);
+    await toyImage(path.join(bad, 'trainB', 'y.png'), 40, 40, 'blue', 2);
     await expect(loadUnpairedDataset(bad, { loadSize: 36 })).rejects.toThrow(/has 1 usable image\(s\); at least 2 are needed/);
     await expect(loadUnpairedDataset(path.join(tmp, 'nope'), { loadSize: 36 })).rejects.toThrow(/does not exist/);
   });
@@ -206,11 +159,7 @@ describe('CycleGAN training', () => {
 
 const cli = (args: string[]) => trainCli('cyclegan', args);
 
-const childArgs = (out: string, steps: number) => [
-  '--data', data, '--out', out, '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
-  '--pool', '3', '--crop', '32', '--load-size', '36', '--steps', String(steps), '--decay-from', '3', '--checkpoint-every', '2',
-  '--sample-every', '100', '--seed', '5', '--backend', 'wasm', '--keep', '10', '--log-every', '1',
-];
+const childArgs = (out: string, steps: number) => [...toyTrainArgs(data, out, steps), '--pool', '3'];
 
 describe('CycleGAN kill and resume', () => {
   it('SIGKILL after the first checkpoint, --resume continues from the saved step with identical state', async () => {

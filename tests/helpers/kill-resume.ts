@@ -18,6 +18,13 @@ export function trainCli(task: string, args: string[]): { cmd: string; args: str
   return { cmd: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'training/cli.ts'), 'train', task, ...args] };
 }
 
+/** The arguments of a tiny `train cyclegan|cut` run (the task adds its own): the networks of toyRunOptions, a checkpoint every 2 steps. */
+export const toyTrainArgs = (data: string, out: string, steps: number) => [
+  '--data', data, '--out', out, '--generator', 'light', '--ngf', '4', '--blocks', '1', '--ndf', '4', '--d-layers', '2',
+  '--crop', '32', '--load-size', '36', '--steps', String(steps), '--decay-from', '3', '--checkpoint-every', '2',
+  '--sample-every', '100', '--seed', '5', '--backend', 'wasm', '--keep', '10', '--log-every', '1',
+];
+
 /**
  * Starts `cmd args` in ROOT, kill -9s it as soon as `<out>/checkpoints/latest` exists and waits
  * for it to exit; rejects when it exits by itself first. Returns the killed process's pid.
