@@ -45,7 +45,7 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
     .addOption(new Option('--generator <kind>', help.generator).choices(['resnet', 'light', 'tiny']).default('resnet'))
     .option('--ngf <n>', 'generator base channels', int('--ngf', 1), 64)
     .option('--blocks <n>', 'residual blocks (default: 9 when crop >= 256, else 6)', int('--blocks', 0))
-    .option('--ndf <n>', 'PatchGAN base channels', int('--ndf', 1), 64)
+    .option('--ndf <n>', 'PatchGAN base channels (default: 64 for resnet; --ngf for light and tiny, so the discriminator costs about what the generator does)', int('--ndf', 1))
     .option('--d-layers <n>', 'PatchGAN stride-2 layers (3 = 70x70 receptive field)', int('--d-layers', 1), 3)
     .addOption(new Option('--loss <kind>', 'adversarial loss').choices([...GAN_LOSSES]).default('lsgan'));
   own.losses(cmd);
@@ -72,6 +72,16 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
 }
 
 /**
+ * The PatchGAN width when --ndf is not given: the published 64 next to the ResNet generator; the
+ * generator's own width next to the real-time ones (at 128 px a 70x70 PatchGAN with ndf 64 costs
+ * several times a tiny ngf-16 generator's step, and a discriminator that much stronger than its
+ * generator wins the game early).
+ */
+export function defaultNdf(generator: string, ngf: number): number {
+  return generator === 'resnet' ? 64 : ngf;
+}
+
+/**
  * The run options a GAN training command line asks for: the task's `head` (data, out, resume,
  * explicit, ...), the networks, the task's `losses`, optimiser and schedule (`decayFrom(steps)`
  * when --decay-from is not given), the run-folder settings, the task's `health` options, the
@@ -90,7 +100,7 @@ export function ganRunOptionsFromCli<H extends object, L extends object, X exten
     generator: opts.generator,
     ngf: opts.ngf,
     nBlocks: opts.blocks ?? (crop >= 256 ? 9 : 6),
-    ndf: opts.ndf,
+    ndf: opts.ndf ?? defaultNdf(opts.generator, opts.ngf),
     dLayers: opts.dLayers,
     loss: opts.loss as GanLoss,
     ...own.losses,
