@@ -116,12 +116,13 @@ export function setFilterGradMethod(method: FilterGradMethod | 'auto'): void {
 }
 
 /**
- * The filter-gradient formulation per shape class, from bench:engine's comparison (docs/bench-engine.md,
- * "Filter gradient"): im2col + SGEMM wins when there are many output pixels (P = n*oh*ow >= 4096:
- * 3x3 convs at 128x128, SR batches) and enough input channels for the window copies to be long
- * rows; the swapped-axes Conv wins for few input channels (a 7x7 stem on RGB: 147 short columns per
- * pixel) and for small maps with many channels (ResNet blocks at 32x32, PatchGAN's strided convs),
- * and for im2col buffers too large to materialise.
+ * The filter-gradient formulation per shape class, from bench:engine's comparison on a quiet machine
+ * (docs/bench-engine.md, "Filter gradient", 10:12 UTC session 6): im2col + SGEMM won every class with
+ * at least 8 input and output channels, small maps included (3x3 128->128 at 32x32, a ResNet block:
+ * 6.7 vs 20.9 ms; PatchGAN 4x4 s2 64->128: 9.7 vs 11.8 ms; 3x3 s2 32->64 at 64: 1.3 vs 2.8 ms). The
+ * swapped-axes Conv wins for few input channels (a 7x7 stem on RGB: 147 short columns per pixel,
+ * 5.1 vs 17.9 ms), few output channels, and im2col buffers too large to materialise.
+ * (Session 6 picked the Conv for every map under 4096 pixels, against its own table.)
  */
 export function pickFilterGradMethod(c: ConvGeom): FilterGradMethod {
   const p = c.n * c.oh * c.ow;
@@ -131,10 +132,9 @@ export function pickFilterGradMethod(c: ConvGeom): FilterGradMethod {
   if (c.kh * c.kw === 1) return 'im2col';
   // few output channels (a generator's RGB head, 7x7 32->3 at 128 px): the Gemm's [taps*ci, co]
   // result is a skinny product MLAS runs poorly (210 ms vs 38 ms for the swapped-axes Conv)
-  if (c.co < 8) return 'conv';
+  if (c.co < 8 || c.ci < 8) return 'conv';
   const im2colFloats = c.kh * c.kw * p * c.ci;
-  if (im2colFloats > 64 * 1024 * 1024) return 'conv';
-  return p >= 4096 && c.ci >= 8 ? 'im2col' : 'conv';
+  return im2colFloats > 64 * 1024 * 1024 ? 'conv' : 'im2col';
 }
 
 function sizeOf(shape: readonly number[]): number {
