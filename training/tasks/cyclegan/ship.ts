@@ -12,6 +12,7 @@
  *
  *   npx tsx training/tasks/cyclegan/ship.ts --run runs/s2w --data ../shared/datasets/cyclegan/summer2winter_landscapes \
  *     --a2b summer2winter --b2a winter2summer --name-a summer --name-b winter [--tier real-time] [--curve-out runs/eval/curve-s2w]
+ *     [--home checkpoints/cyclegan-photo2monet-hq]   (a second tier of a dataset keeps its own checkpoint)
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     .option('--curve-out <folder>', 'where the learning curve is written (default: runs/eval/curve-<run name>)')
     .option('--curve-limit <n>', 'test images per direction for the learning curve', (v) => parseInt(v, 10), 60)
     .option('--backend <b>', 'tfjs backend', 'wasm')
+    .option('--home <folder>', 'where the shipped checkpoint and its curve are kept (default: checkpoints/cyclegan-<dataset>; give another for a second tier of the same dataset)')
     .option('--card-note <md>', 'extra paragraph for both model cards (e.g. how the run was made, browser speed)')
     .parse(process.argv)
     .opts();
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
   const last = curve.points.at(-1)!;
   log(`shipping ${ckpt} (step ${st.step}, ${hours.toFixed(2)} h): ${o.checkpoint ? 'chosen with --checkpoint' : `best held-out A->B score ${curve.best!.score.toFixed(3)}`}; newest is step ${last.step} (score ${last.AtoB!.score.toFixed(3)})`);
 
-  const home = path.join('checkpoints', `cyclegan-${dataset}`);
+  const home = o.home ?? path.join('checkpoints', `cyclegan-${dataset}`);
   const ckDst = path.join(home, path.basename(ckpt));
   await fs.rm(home, { recursive: true, force: true });
   await copyDir(ckpt, ckDst);
@@ -144,11 +146,12 @@ async function main(): Promise<void> {
       inputsCalledTarget: ctx.real[src].shares[tgt],
       inputsKid: kid(ctx.real[src].features, ctx.real[tgt].features),
     };
+    const tier = o.tier ?? (opts.generator === 'resnet' ? 'quality' : 'real-time');
     const curveFile = path.join('docs', 'models', `${id}-curve.png`);
     await fs.copyFile(path.join(curveOut, 'curve.png'), curveFile);
     const entry = parseModelEntry({
       id,
-      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${opts.generator === 'resnet' ? '' : ', real-time'})`,
+      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${tier === 'real-time' ? ', real-time' : ''})`,
       task: 'translation',
       file: path.basename(files[d.id]),
       scale: 1,
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
         `CycleGAN generator ${d.model} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ${opts.nBlocks} blocks; ` +
         `${st.step} steps at ${opts.crop}px crops. At 256x256 on test photos: ${pct(m.calledTarget)} called ${d.to} by the 256 px judge, ` +
         `detail ${m.detail.toFixed(2)}, edges ${m.edges.toFixed(2)} (see the card).`,
-      tier: o.tier ?? (opts.generator === 'resnet' ? 'quality' : 'real-time'),
+      tier,
       dataset,
       direction: d.direction,
       parameters: stats[d.id].params,
