@@ -101,12 +101,17 @@ export function depthwiseOnWasm(op: string, attrs: Attrs): boolean {
   return true;
 }
 
+/** Runs plain wasm's own kernel for `op` on the same arguments (same backend instance, no copies). */
+function runWasmKernel(op: string, args: KernelArgs, missing: string): Info {
+  const wasm = tf.getKernel(op, 'wasm');
+  if (!wasm) throw new Error(missing);
+  return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+}
+
 function onWasmIfDepthwise(op: string, impl: (args: KernelArgs) => Info): (args: KernelArgs) => Info {
   return (args) => {
     if (!depthwiseOnWasm(op, args.attrs)) return impl(args);
-    const wasm = tf.getKernel(op, 'wasm');
-    if (!wasm) throw new Error(`native ${op}: wasm has no ${op} kernel`);
-    return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    return runWasmKernel(op, args, `native ${op}: wasm has no ${op} kernel`);
   };
 }
 
@@ -181,9 +186,7 @@ function runNative(op: string, args: KernelArgs, key: string, build: () => Sessi
       s.warned.add(key);
       s.log(`${msg}; running plain wasm's ${op} for this shape instead`);
     }
-    const wasm = tf.getKernel(op, 'wasm');
-    if (!wasm) throw new Error(`${msg}; and wasm has no ${op} kernel to fall back to`);
-    return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+    return runWasmKernel(op, args, `${msg}; and wasm has no ${op} kernel to fall back to`);
   }
   const out = backend.makeOutput(outShape, 'float32');
   if (sizeOf(outShape) === 0) return out;
@@ -371,9 +374,7 @@ function reduce(op: 'Sum' | 'Mean') {
     const x = inputs.x!;
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
     if (x.dtype !== 'float32' || sizeOf(x.shape) < NATIVE_REDUCE_MIN_SIZE || axes.length === 0) {
-      const wasm = tf.getKernel(op, 'wasm');
-      if (!wasm) throw new Error(`native ${op}: wasm has no ${op} kernel`);
-      return wasm.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+      return runWasmKernel(op, args, `native ${op}: wasm has no ${op} kernel`);
     }
     const keepDims = Boolean(attrs.keepDims);
     const [reduced] = backend_util.computeOutAndReduceShapes(x.shape, axes);
