@@ -133,3 +133,31 @@ describe('nearest-upsampling gradient', () => {
     }
   }
 });
+
+describe('Identity and same-dtype Cast share the buffer', () => {
+  for (const backend of BACKENDS) {
+    it(`${backend}: tf.clone and cast to float32 copy nothing, values survive the original; real casts convert`, async () => {
+      await tf.setBackend(backend);
+      const wasm = tf.backend() as unknown as { getMemoryOffset(id: object): number };
+      const x = tf.tensor([1.5, -2.25, 3, 7.75], [2, 2]);
+      const y = tf.clone(x);
+      const z = tf.cast(x, 'float32');
+      expect(wasm.getMemoryOffset(y.dataId)).toBe(wasm.getMemoryOffset(x.dataId));
+      expect(wasm.getMemoryOffset(z.dataId)).toBe(wasm.getMemoryOffset(x.dataId));
+      const i = tf.cast(x, 'int32');
+      expect(Array.from(i.dataSync())).toEqual([1, -2, 3, 7]);
+      x.dispose();
+      expect(Array.from(y.dataSync())).toEqual([1.5, -2.25, 3, 7.75]);
+      y.dispose();
+      expect(Array.from(z.dataSync())).toEqual([1.5, -2.25, 3, 7.75]);
+      tf.dispose([z, i]);
+      // the gradient a custom op saves is a clone: a fused conv's gradient still matches cpu
+      const loss = (t: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.square(tf.fused.conv2d({ x: t as tf.Tensor4D, filter: tf.ones([3, 3, 2, 3]) as tf.Tensor4D, strides: 1, pad: 'same', bias: tf.ones([3]), activation: 'relu' })));
+      const xs = (): tf.Tensor => input([1, 5, 6, 2], 21);
+      const ref = await runOn('cpu', () => tf.grad(loss)(xs()));
+      const got = await runOn(backend, () => tf.grad(loss)(xs()));
+      expect(relError(ref.values, got.values)).toBeLessThan(TOL);
+    });
+  }
+});

@@ -15,6 +15,11 @@
  *  - ResizeNearestNeighborGrad for integer upsampling factors (what the tiny generator's
  *    resize-then-conv upsampling needs): a sum over each factor x factor block; other geometries
  *    go to the stock wasm kernel.
+ *  - Identity, and Cast to the dtype a tensor already has, share the input's buffer (a reference
+ *    count, as wasm's own Reshape and the cpu backend's Identity do) instead of copying it. tfjs
+ *    clones every tensor a custom gradient saves (each fused conv saves its input, filter and
+ *    output): with wasm's copying Identity those copies were 726 of the 1198 MiB a light-generator
+ *    CycleGAN step at 128 px held at its peak, which is why 256 px did not fit the 4 GiB heap.
  *
  * `instanceNormalize` and `mirrorPadGradient` are the ops models and gradients call: they use the
  * fused kernels where the active backend has them and the gradient will not itself be
@@ -223,6 +228,22 @@ function resizeNearestGradKernel(args: KernelArgs): Info {
   return dx;
 }
 
+/** Identity without a copy: tensors are immutable, so the output may share the input's buffer. */
+function sharedIdentityKernel({ inputs, backend }: KernelArgs): Info {
+  const x = inputs.x;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+let stockCast: tf.KernelFunc | null = null;
+
+/** Cast to the dtype the tensor already has shares its buffer; real conversions go to the stock kernel. */
+function castKernel(args: KernelArgs): Info {
+  const x = args.inputs.x;
+  if (x.dtype === args.attrs.dtype && x.dtype !== 'string') return sharedIdentityKernel(args);
+  return stockCast!(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+}
+
 const ours = new WeakSet<object>();
 
 function register(kernelName: string, backendName: string, impl: (args: KernelArgs) => Info | Info[]): void {
@@ -239,11 +260,15 @@ function register(kernelName: string, backendName: string, impl: (args: KernelAr
 export function registerFusedKernels(): void {
   const stock = tf.getKernel(tf.ResizeNearestNeighborGrad, 'wasm');
   if (stock && !ours.has(stock.kernelFunc)) stockResizeGrad = stock.kernelFunc;
+  const cast = tf.getKernel(tf.Cast, 'wasm');
+  if (cast && !ours.has(cast.kernelFunc)) stockCast = cast.kernelFunc;
   for (const b of FUSED_BACKENDS) {
     register(INSTANCE_NORM, b, instanceNormKernel);
     register(INSTANCE_NORM_GRAD, b, instanceNormGradKernel);
     register(MIRROR_PAD_GRAD, b, mirrorPadGradKernel);
     if (stockResizeGrad) register(tf.ResizeNearestNeighborGrad, b, resizeNearestGradKernel);
+    register(tf.Identity, b, sharedIdentityKernel);
+    if (stockCast) register(tf.Cast, b, castKernel);
   }
   registerInstanceNormGradient();
 }

@@ -111,14 +111,69 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
     }
   }
 
+  /**
+   * The generators' loss and its gradient for real batches a and b. L_G is a sum of two halves,
+   * one per real domain: a -> G -> D_B's verdict, the cycle F(G(a)) and F's identity on a; and
+   * the mirror image for b. Its gradient is the sum of theirs, taken one half after the other so
+   * that only one half's activations are on the tape at a time: this halves a step's peak memory
+   * (a light-generator step at 256 px fits the 4 GiB wasm heap). Returns the summed gradients,
+   * their global norm, the loss and its parts, and the two translations (kept for the D step).
+   */
+  generatorGradients(realA: tf.Tensor, realB: tf.Tensor): {
+    value: tf.Scalar;
+    grads: tf.NamedTensorMap;
+    norm: tf.Scalar;
+    parts: Record<'advA2B' | 'advB2A' | 'cycle' | 'idt', tf.Scalar>;
+    fakeA: tf.Tensor;
+    fakeB: tf.Tensor;
+  } {
+    const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor;
+    const F = (x: tf.Tensor) => this.F.apply(x) as tf.Tensor;
+    const a = this.generatorHalf(G, F, (x) => this.DB.apply(x) as tf.Tensor, realA);
+    const b = this.generatorHalf(F, G, (x) => this.DA.apply(x) as tf.Tensor, realB);
+    try {
+      return tf.tidy(() => {
+        const grads: tf.NamedTensorMap = {};
+        for (const k of new Set([...Object.keys(a.grads), ...Object.keys(b.grads)])) {
+          grads[k] = a.grads[k] && b.grads[k] ? tf.add(a.grads[k], b.grads[k]) : (a.grads[k] ?? b.grads[k]).clone();
+        }
+        const parts = { advA2B: a.adv.clone(), advB2A: b.adv.clone(), cycle: tf.add(a.cycle, b.cycle) as tf.Scalar, idt: tf.add(a.idt, b.idt) as tf.Scalar };
+        const value = tf.addN([parts.advA2B, parts.advB2A, parts.cycle, parts.idt]) as tf.Scalar;
+        return { value, grads, norm: globalNorm(Object.values(grads)) as tf.Scalar, parts, fakeA: b.fake.clone(), fakeB: a.fake.clone() };
+      });
+    } finally {
+      for (const h of [a, b]) tf.dispose([h.fake, h.adv, h.cycle, h.idt, Object.values(h.grads)]);
+    }
+  }
+
+  /** One half of L_G (see generatorGradients): g translates `real`, `back` returns it, `judge` is g's discriminator. */
+  private generatorHalf(
+    g: (x: tf.Tensor) => tf.Tensor,
+    back: (x: tf.Tensor) => tf.Tensor,
+    judge: (x: tf.Tensor) => tf.Tensor,
+    real: tf.Tensor,
+  ): { fake: tf.Tensor; adv: tf.Scalar; cycle: tf.Scalar; idt: tf.Scalar; grads: tf.NamedTensorMap } {
+    const o = this.opts;
+    const kept: tf.Tensor[] = [];
+    const keep = <T extends tf.Tensor>(t: T): T => (kept.push(tf.keep(t)), t);
+    const { value, grads } = tf.variableGrads(() => {
+      const fake = keep(g(real));
+      const adv = keep(ganLoss(o.loss, judge(fake), true));
+      const cycle = keep(tf.mul(l1(back(fake), real), o.lambdaCycle) as tf.Scalar);
+      const idt = keep(o.lambdaIdt > 0 ? (tf.mul(l1(back(real), real), o.lambdaCycle * o.lambdaIdt) as tf.Scalar) : tf.scalar(0));
+      return tf.addN([adv, cycle, idt]) as tf.Scalar;
+    }, this.gVars);
+    value.dispose();
+    const [fake, adv, cycle, idt] = kept as [tf.Tensor, tf.Scalar, tf.Scalar, tf.Scalar];
+    return { fake, adv, cycle, idt, grads };
+  }
+
   /** One G step and one D step on a batch of real A and B images (NHWC floats in [-1, 1]). */
   trainStep(aData: Float32Array, bData: Float32Array): StepMetrics {
     const o = this.opts;
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
     const lr = this.applyLearningRates();
-    const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor;
-    const F = (x: tf.Tensor) => this.F.apply(x) as tf.Tensor;
     const DA = (x: tf.Tensor) => this.DA.apply(x) as tf.Tensor;
     const DB = (x: tf.Tensor) => this.DB.apply(x) as tf.Tensor;
     const realA = tf.tensor4d(aData, shape);
@@ -127,38 +182,13 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
     const m: Record<string, number> = {};
     try {
       // ---- generators
-      let fakeB: tf.Tensor | null = null;
-      let fakeA: tf.Tensor | null = null;
-      const parts: Record<string, tf.Scalar> = {};
-      const gOut = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          const fB = G(realA);
-          const fA = F(realB);
-          fakeB = tf.keep(fB);
-          fakeA = tf.keep(fA);
-          const advA2B = ganLoss(o.loss, DB(fB), true);
-          const advB2A = ganLoss(o.loss, DA(fA), true);
-          const cycle = tf.mul(tf.add(l1(F(fB), realA), l1(G(fA), realB)), o.lambdaCycle);
-          let total = tf.add(tf.add(advA2B, advB2A), cycle);
-          let idt: tf.Scalar = tf.scalar(0);
-          if (o.lambdaIdt > 0) {
-            idt = tf.mul(tf.add(l1(G(realB), realB), l1(F(realA), realA)), o.lambdaCycle * o.lambdaIdt);
-            total = tf.add(total, idt);
-          }
-          parts.advA2B = tf.keep(advA2B);
-          parts.advB2A = tf.keep(advB2A);
-          parts.cycle = tf.keep(cycle as tf.Scalar);
-          parts.idt = tf.keep(idt);
-          return total as tf.Scalar;
-        }, this.gVars);
-        return { value, grads, norm: globalNorm(Object.values(grads)) };
-      });
+      const { fakeA, fakeB, parts, ...gOut } = this.generatorGradients(realA, realB);
       const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['advA2B', 'advB2A', 'cycle', 'idt']);
 
       // ---- discriminators (on pooled fakes)
-      const fbData = (fakeB as unknown as tf.Tensor).dataSync() as Float32Array;
-      const faData = (fakeA as unknown as tf.Tensor).dataSync() as Float32Array;
-      tf.dispose([fakeB as unknown as tf.Tensor, fakeA as unknown as tf.Tensor]);
+      const fbData = fakeB.dataSync() as Float32Array;
+      const faData = fakeA.dataSync() as Float32Array;
+      tf.dispose([fakeB, fakeA]);
       const pooledB = tf.tensor4d(this.poolB.query(fbData, n, this.rng), shape);
       const pooledA = tf.tensor4d(this.poolA.query(faData, n, this.rng), shape);
       const epsA = tf.tensor4d(Float32Array.from({ length: n }, () => this.rng.next()), [n, 1, 1, 1]);
