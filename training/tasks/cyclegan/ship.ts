@@ -1,18 +1,20 @@
 /**
- * Ships both generators of a CycleGAN run from its best checkpoint by held-out score:
+ * Ships the generators of a CycleGAN run (G and F) or a CUT/FastCUT run (G only) from its best
+ * checkpoint by held-out score:
  *   1. learning curve: every checkpoint of the run is scored on the held-out test images with the
  *      dataset's 256x256 judge (eval/translation/curve.ts); the checkpoint with the best A->B score
  *      (called target x detail x edges) is shipped, not the last one;
- *   2. exports its G (A->B) and F (B->A) to ONNX (written only after onnxruntime-node parity);
+ *   2. exports its G (A->B) and, for CycleGAN, F (B->A) to ONNX (written only after onnxruntime-node parity);
  *   3. scores the ONNX files with every metric (called target / source / other, detail, edges, KID,
  *      ms per 256x256 image) and writes 8 test translations at full 256 px per direction;
- *   4. copies the checkpoint and its curve.json into checkpoints/cyclegan-<dataset>/ (so training
+ *   4. copies the checkpoint and its curve.json into checkpoints/<cyclegan|cut>-<dataset>/ (so training
  *      can continue elsewhere), writes the manifest entries (re-reading the manifest right before
  *      an atomic write) and the model cards with the learning curve.
  *
  *   npx tsx training/tasks/cyclegan/ship.ts --run runs/s2w --data ../shared/datasets/cyclegan/summer2winter_landscapes \
  *     --a2b summer2winter --b2a winter2summer --name-a summer --name-b winter [--tier real-time] [--curve-out runs/eval/curve-s2w]
  *     [--home checkpoints/cyclegan-photo2monet-hq]   (a second tier of a dataset keeps its own checkpoint)
+ *   A CUT run ships one model, id cut-<a2b>:  --run runs/h2z-cut --a2b horse2zebra --name-a horse --name-b zebra ...
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +34,7 @@ import type { JudgeMeta } from '../../eval/translation/classifier';
 import { parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
 import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
+import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
 
 const MANIFEST = 'public/models/manifest.json';
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
     .requiredOption('--run <folder>', 'run folder with checkpoints/step-N (read only)')
     .requiredOption('--data <folder>')
     .requiredOption('--a2b <id>', 'id of the A->B model: a name (summer2winter) or the full id (cyclegan-summer2winter)', cycleganIdName)
-    .requiredOption('--b2a <id>', 'id of the B->A model, in either form', cycleganIdName)
+    .option('--b2a <id>', 'id of the B->A model, in either form (CycleGAN runs; a CUT run has no B->A generator)', cycleganIdName)
     .requiredOption('--name-a <s>')
     .requiredOption('--name-b <s>')
     .option('--tier <t>', 'real-time | quality (default: real-time for the light/tiny generators)')
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
     .option('--curve-out <folder>', 'where the learning curve is written (default: runs/eval/curve-<run name>)')
     .option('--curve-limit <n>', 'test images per direction for the learning curve', (v) => parseInt(v, 10), 60)
     .option('--backend <b>', 'tfjs backend', 'wasm')
-    .option('--home <folder>', 'where the shipped checkpoint and its curve are kept (default: checkpoints/cyclegan-<dataset>; give another for a second tier of the same dataset)')
+    .option('--home <folder>', 'where the shipped checkpoint and its curve are kept (default: checkpoints/<cyclegan|cut>-<dataset>; give another for a second tier of the same dataset)')
     .option('--card-note <md>', 'extra paragraph for both model cards (e.g. how the run was made, browser speed)')
     .parse(process.argv)
     .opts();
@@ -97,33 +100,40 @@ async function main(): Promise<void> {
   const ckpt = o.checkpoint ? path.join(o.run, 'checkpoints', o.checkpoint) : curve.best?.checkpoint;
   if (!ckpt) throw new Error(`no checkpoint of ${o.run} could be scored`);
   const st = await readCheckpointState(ckpt);
-  const opts = st.state.options as TrainerOptions;
+  const opts = st.state.options as TrainerOptions | CutOptions;
+  const cut = 'mode' in opts ? opts : null;
+  const method = cut ? 'cut' : 'cyclegan';
+  if (!cut && !o.b2a) throw new Error(`${ckpt} is a CycleGAN checkpoint: give --b2a, the id of its B->A model (F)`);
+  if (cut && o.b2a) throw new Error(`${ckpt} is a ${cut.mode === 'cut' ? 'CUT' : 'FastCUT'} checkpoint with one generator (A->B): drop --b2a`);
+  const a2b = cut ? o.a2b.replace(/^cut-/, '') : o.a2b;
   const hours = ((st.state.elapsedSeconds as number) ?? 0) / 3600;
   const last = curve.points.at(-1)!;
   log(`shipping ${ckpt} (step ${st.step}, ${hours.toFixed(2)} h): ${o.checkpoint ? 'chosen with --checkpoint' : `best held-out A->B score ${curve.best!.score.toFixed(3)}`}; newest is step ${last.step} (score ${last.AtoB!.score.toFixed(3)})`);
 
-  const home = o.home ?? path.join('checkpoints', `cyclegan-${dataset}`);
+  const home = o.home ?? path.join('checkpoints', `${method}-${dataset}`);
   const ckDst = path.join(home, path.basename(ckpt));
   await fs.rm(home, { recursive: true, force: true });
   await copyDir(ckpt, ckDst);
   await writeFileAtomic(path.join(home, 'latest'), `${path.basename(ckpt)}\n`);
   await writeFileAtomic(path.join(home, 'curve.json'), `${JSON.stringify(curve, null, 1)}\n`);
 
-  const dirs: Dir[] = [
-    { id: o.a2b, model: 'G', direction: 'AtoB', from: o.nameA, to: o.nameB, targets: { share: o.targetA2b, detail: o.targetDetail, edges: o.targetEdges } },
-    { id: o.b2a, model: 'F', direction: 'BtoA', from: o.nameB, to: o.nameA, targets: { share: o.targetB2a } },
-  ];
+  const dirs: Dir[] = [{ id: `${method}-${a2b}`, model: 'G', direction: 'AtoB', from: o.nameA, to: o.nameB, targets: { share: o.targetA2b, detail: o.targetDetail, edges: o.targetEdges } }];
+  if (!cut) dirs.push({ id: `cyclegan-${o.b2a}`, model: 'F', direction: 'BtoA', from: o.nameB, to: o.nameA, targets: { share: o.targetB2a } });
+  const methodLabel = cut ? (cut.mode === 'cut' ? 'CUT' : 'FastCUT') : 'CycleGAN';
+  const lossNotes = cut
+    ? `${cut.mode}: PatchNCE lambda ${cut.lambdaNce}${cut.nceIdt ? ' with identity NCE' : ''}, ${cut.numPatches} patches per layer, MLP heads ${cut.netFNc}, tau ${cut.nceT}; ${cut.loss} lambda ${cut.lambdaGan}, no pool`
+    : `${opts.loss}, cycle lambda ${(opts as TrainerOptions).lambdaCycle}, identity ${(opts as TrainerOptions).lambdaIdt}, pool ${(opts as TrainerOptions).poolSize}`;
   const files: Record<string, string> = {};
   const stats: Record<string, { params: number; gmacs: number; bytes: number }> = {};
   for (const d of dirs) {
     const m = await loadLayersModel(path.join(ckpt, 'models', d.model));
-    const file = path.join('public', 'models', `cyclegan-${d.id}.onnx`);
+    const file = path.join('public', 'models', `${d.id}.onnx`);
     const rep = await exportOnnx(m, {
       outFile: file,
       inputRange: [-1, 1],
       outputRange: [-1, 1],
       multipleOf: 4,
-      metadata: { 'ganvas.id': `cyclegan-${d.id}`, 'ganvas.dataset': dataset, 'ganvas.direction': d.direction, 'ganvas.steps': String(st.step) },
+      metadata: { 'ganvas.id': d.id, 'ganvas.dataset': dataset, 'ganvas.direction': d.direction, 'ganvas.steps': String(st.step) },
     });
     log(`exported ${file}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
     files[d.id] = file;
@@ -136,7 +146,7 @@ async function main(): Promise<void> {
   for (const d of dirs) {
     const spec = { input: { name: 'input', range: [-1, 1] as [number, number] }, output: { name: 'output', range: [-1, 1] as [number, number] }, multipleOf: 4 };
     const model = await onnxTranslator(files[d.id], spec, [-1, 1]);
-    const id = `cyclegan-${d.id}`;
+    const id = d.id;
     const grid = path.join('docs', 'models', `${id}.png`);
     const { metrics: m } = await evaluateTranslator(ctx, model, d.direction, { gridFile: grid, gridImages: 8, log });
     await model.dispose();
@@ -151,7 +161,7 @@ async function main(): Promise<void> {
     await fs.copyFile(path.join(curveOut, 'curve.png'), curveFile);
     const entry = parseModelEntry({
       id,
-      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (CycleGAN${tier === 'real-time' ? ', real-time' : ''})`,
+      name: `${d.from[0].toUpperCase()}${d.from.slice(1)} → ${d.to} (${methodLabel}${tier === 'real-time' ? ', real-time' : ''})`,
       task: 'translation',
       file: path.basename(files[d.id]),
       scale: 1,
@@ -159,7 +169,7 @@ async function main(): Promise<void> {
       output: spec.output,
       multipleOf: 4,
       description:
-        `CycleGAN generator ${d.model} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ${opts.nBlocks} blocks; ` +
+        `${methodLabel} generator ${d.model} (${d.from} → ${d.to}) trained on ${dataset}; ${opts.generator} generator ngf ${opts.ngf}, ${opts.nBlocks} blocks; ` +
         `${st.step} steps at ${opts.crop}px crops. At 256x256 on test photos: ${pct(m.calledTarget)} called ${d.to} by the 256 px judge, ` +
         `detail ${m.detail.toFixed(2)}, edges ${m.edges.toFixed(2)} (see the card).`,
       tier,
@@ -173,7 +183,7 @@ async function main(): Promise<void> {
         steps: st.step,
         hours: Number(hours.toFixed(3)),
         backend: (st.state.backend as string) ?? backend.name,
-        notes: `${opts.loss}, lambda ${opts.lambdaCycle}, identity ${opts.lambdaIdt}, pool ${opts.poolSize}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score`,
+        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score`,
       },
       quality: [
         {
@@ -194,7 +204,7 @@ async function main(): Promise<void> {
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard({ e: entry, m, d, opts, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
+    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
   }
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
@@ -218,7 +228,9 @@ async function writeCard(a: {
   e: ModelEntry;
   m: TranslationMetrics;
   d: Dir;
-  opts: TrainerOptions;
+  opts: TrainerOptions | CutOptions;
+  methodLabel: string;
+  lossNotes: string;
   steps: number;
   hours: number;
   judge: JudgeMeta;
@@ -246,12 +258,12 @@ async function writeCard(a: {
 
 | | |
 |---|---|
-| Architecture | CycleGAN, ${GENERATOR_LABEL[opts.generator]}, ngf ${opts.ngf}, ${opts.nBlocks} blocks; PatchGAN ndf ${opts.ndf}, ${opts.dLayers} layers |
+| Architecture | ${a.methodLabel}, ${GENERATOR_LABEL[opts.generator]}, ngf ${opts.ngf}, ${opts.nBlocks} blocks; PatchGAN ndf ${opts.ndf}, ${opts.dLayers} layers |
 | Parameters | ${e.parameters?.toLocaleString('en-US')} |
 | GMACs at 256x256 | ${e.gmacs256} |
 | ONNX | ${((e.bytes ?? 0) / 1024).toFixed(0)} KiB, NCHW float32, input/output in [-1, 1], H and W multiples of 4 |
 | Training | ${a.steps} steps (batch ${opts.batchSize}), ${a.hours.toFixed(2)} h, backend ${e.training?.backend}, on 2 CPU cores shared with other jobs |
-| Loss | ${opts.loss}, cycle lambda ${opts.lambdaCycle}, identity ${opts.lambdaIdt}, pool ${opts.poolSize}, Adam ${opts.lr} (beta1 ${opts.beta1}) |
+| Loss | ${a.lossNotes}, Adam ${opts.lr} (beta1 ${opts.beta1}) |
 | Data | ${e.training?.data}, ${opts.crop}px random crops with flips |
 
 ## Measured quality (\`npm run eval -- translation --model ${e.id}\`)
