@@ -161,3 +161,45 @@ describe('Identity and same-dtype Cast share the buffer', () => {
     });
   }
 });
+
+describe('Slice by contiguous blocks', () => {
+  const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [1, 66, 66, 5], begin: [0, 1, 1, 0], size: [1, 64, 64, 5] }, // a zero-padding gradient
+    { shape: [2, 7, 9, 3], begin: [1, 2, 0, 1], size: [1, 4, 9, 2] }, // cuts the last axis too
+    { shape: [3, 5, 4, 6], begin: [0, 0, 0, 0], size: [3, 5, 4, 6] }, // everything
+    { shape: [3, 5, 4, 6], begin: [1, 0, 0, 0], size: [2, -1, -1, -1] }, // one contiguous block
+    { shape: [4, 10], begin: [1, 3], size: [2, 5] },
+    { shape: [11], begin: [4], size: [6] },
+    { shape: [2, 3, 4, 5, 6], begin: [1, 1, 0, 2, 0], size: [1, 2, 4, 3, 6] }, // rank 5
+    { shape: [2, 3, 4], begin: [0, 3, 0], size: [2, 0, 4] }, // empty
+  ];
+  for (const backend of BACKENDS) {
+    for (const c of cases) {
+      it(`${backend}: [${c.shape}] from [${c.begin}] size [${c.size}] matches cpu (float32, int32, bool)`, async () => {
+        const x = (): tf.Tensor => input(c.shape, 31);
+        const ref = await runOn('cpu', () => tf.slice(x(), c.begin, c.size));
+        const got = await runOn(backend, () => tf.slice(x(), c.begin, c.size));
+        expect(got.shape).toEqual(ref.shape);
+        expect(Array.from(got.values)).toEqual(Array.from(ref.values));
+        const xi = (): tf.Tensor => tf.cast(tf.mul(input(c.shape, 32), 100), 'int32');
+        const refI = await runOn('cpu', () => tf.slice(xi(), c.begin, c.size));
+        const gotI = await runOn(backend, () => tf.slice(xi(), c.begin, c.size));
+        expect(Array.from(gotI.values)).toEqual(Array.from(refI.values));
+        const xb = (): tf.Tensor => tf.greater(input(c.shape, 33), 0.5);
+        const refB = await runOn('cpu', () => tf.slice(xb(), c.begin, c.size));
+        const gotB = await runOn(backend, () => tf.slice(xb(), c.begin, c.size));
+        expect(Array.from(gotB.values)).toEqual(Array.from(refB.values));
+      });
+    }
+    it(`${backend}: a zero-padding gradient runs our Slice`, async () => {
+      await tf.setBackend(backend);
+      const registered = tf.getKernel(tf.Slice, backend)!.kernelFunc;
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.pad(t, [[0, 0], [1, 1], [1, 1], [0, 0]]))));
+      const x = input([1, 6, 6, 3], 34);
+      const dx = g(x);
+      expect(Array.from(dx.dataSync())).toEqual(Array.from(tf.mul(x, 2).dataSync()));
+      expect(registered.name).toBe('sliceKernel');
+      tf.dispose([x, dx]);
+    });
+  }
+});
