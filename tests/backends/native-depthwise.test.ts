@@ -1,12 +1,20 @@
 /**
  * The native backend runs depthwise forward passes and stride-1 input gradients on wasm's XNNPACK
  * kernels ('auto' placement, measured faster) and the rest on onnxruntime: every placement gives
- * the cpu backend's result (odd shapes, strides 1/2, same/valid, multipliers, fused bias + relu).
+ * the cpu backend's result (odd shapes, strides 1/2, same/valid, multipliers, fused bias + relu),
+ * with the filter gradient both per tap and as a grouped Conv.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
-import { depthwiseOnWasm, setDepthwisePlacement, type DepthwisePlacement } from '../../training/backends/native/kernels';
+import {
+  depthwiseOnWasm,
+  pickDepthwiseFilterGradMethod,
+  setDepthwiseFilterGradMethod,
+  setDepthwisePlacement,
+  type DepthwiseFilterGradMethod,
+  type DepthwisePlacement,
+} from '../../training/backends/native/kernels';
 import { randomValues, relError, runOn, sizeOf } from './helpers';
 
 const TOL = 1e-4;
@@ -29,11 +37,19 @@ describe('depthwise placement on the native backend', () => {
     expect(depthwiseOnWasm(tf.DepthwiseConv2dNativeBackpropInput, { strides: [1, 1] })).toBe(true);
     expect(depthwiseOnWasm(tf.DepthwiseConv2dNativeBackpropInput, { strides: [2, 2] })).toBe(false);
     expect(depthwiseOnWasm(tf.DepthwiseConv2dNative, { strides: 1, dilations: [2, 2] })).toBe(false);
+    expect(pickDepthwiseFilterGradMethod({ ci: 16, co: 1 })).toBe('conv');
+    expect(pickDepthwiseFilterGradMethod({ ci: 128, co: 1 })).toBe('taps');
   });
 
-  for (const placement of ['native', 'wasm', 'auto'] as DepthwisePlacement[]) {
+  const runs: [DepthwisePlacement, DepthwiseFilterGradMethod | 'auto'][] = [
+    ['native', 'taps'],
+    ['native', 'conv'],
+    ['wasm', 'auto'],
+    ['auto', 'auto'],
+  ];
+  for (const [placement, filterGrad] of runs) {
     for (const c of cases) {
-      it(`${placement}: [${c.x}] k${c.k} x${c.mult} s${c.s} ${c.pad}: forward, fused relu and both gradients match cpu`, async () => {
+      it(`${placement}, filter gradient ${filterGrad}: [${c.x}] k${c.k} x${c.mult} s${c.s} ${c.pad}: forward, fused relu and both gradients match cpu`, async () => {
         const fShape = [c.k, c.k, c.x[3], c.mult];
         const xv = randomValues(sizeOf(c.x), 1);
         const fv = randomValues(sizeOf(fShape), 2);
@@ -49,11 +65,13 @@ describe('depthwise placement on the native backend', () => {
         };
         const ref = await runOn('cpu', f);
         setDepthwisePlacement(placement);
+        setDepthwiseFilterGradMethod(filterGrad);
         try {
           const got = await runOn('native', f);
           expect(relError(ref.values, got.values)).toBeLessThanOrEqual(TOL);
         } finally {
           setDepthwisePlacement('auto');
+          setDepthwiseFilterGradMethod('auto');
         }
       });
     }

@@ -305,6 +305,41 @@ export function depthwiseBackpropFilterGraph(op: string, c: ConvGeom): SessionSp
   return spec(op, g, [{ name: 'x', dims: [c.n, c.h, c.w, c.ci] }, { name: 'dy', dims: [c.n, c.oh, c.ow, c.ci * c.co] }], [c.kh, c.kw, c.ci, c.co]);
 }
 
+/**
+ * DepthwiseConv2dNativeBackpropFilter as one grouped Conv (the swapped-axes formulation with a
+ * group per input channel): x as [1, ci*n, h, w] (channel c*n + b = x[b, :, :, c]), dy as the
+ * filter [ci*mult, n, oh, ow], the forward stride as dilation; output [1, ci*mult, kh, kw].
+ */
+export function depthwiseBackpropFilterConvGraph(op: string, c: ConvGeom): SessionSpec {
+  const g = new GraphBuilder();
+  for (const n of ['x', 'dy']) g.reserve(n);
+  let xt = g.op('Transpose', ['x'], { perm: attr.ints([3, 0, 1, 2]) }); // [ci, n, h, w]
+  let bottom = (c.kh - 1) * c.dh + (c.oh - 1) * c.sh + 1 - c.h - c.top;
+  let right = (c.kw - 1) * c.dw + (c.ow - 1) * c.sw + 1 - c.w - c.left;
+  let h = c.h;
+  let w = c.w;
+  if (bottom < 0 || right < 0) {
+    h += Math.min(0, bottom);
+    w += Math.min(0, right);
+    xt = g.op('Slice', [xt, g.int64('starts', [0, 0]), g.int64('ends', [h, w]), g.int64('axes', [2, 3])]);
+    bottom = Math.max(0, bottom);
+    right = Math.max(0, right);
+  }
+  const xr = g.op('Reshape', [xt, g.int64('xshape', [1, c.ci * c.n, h, w])]);
+  const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [ci*mult, n, oh, ow]
+  const conv = g.op('Conv', [xr, dyt], {
+    kernel_shape: attr.ints([c.oh, c.ow]),
+    strides: attr.ints([c.dh, c.dw]),
+    dilations: attr.ints([c.sh, c.sw]),
+    pads: attr.ints([c.top, c.left, bottom, right]),
+    group: attr.int(c.ci),
+  }); // [1, ci*mult, kh, kw]
+  const t = g.op('Transpose', [conv], { perm: attr.ints([2, 3, 1, 0]) }); // [kh, kw, ci*mult, 1]
+  const y = g.op('Reshape', [t, g.int64('wshape', [c.kh, c.kw, c.ci, c.co])]);
+  finish(g, y);
+  return spec(op, g, [{ name: 'x', dims: [c.n, c.h, c.w, c.ci] }, { name: 'dy', dims: [c.n, c.oh, c.ow, c.ci * c.co] }], [c.kh, c.kw, c.ci, c.co]);
+}
+
 export interface MatMulGeom {
   a: number[];
   b: number[];
