@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
+    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, loadSize: st.state.loadSize as number | undefined, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
   }
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
@@ -231,6 +231,7 @@ async function writeCard(a: {
   opts: TrainerOptions | CutOptions;
   methodLabel: string;
   lossNotes: string;
+  loadSize?: number;
   steps: number;
   hours: number;
   judge: JudgeMeta;
@@ -264,7 +265,7 @@ async function writeCard(a: {
 | ONNX | ${((e.bytes ?? 0) / 1024).toFixed(0)} KiB, NCHW float32, input/output in [-1, 1], H and W multiples of 4 |
 | Training | ${a.steps} steps (batch ${opts.batchSize}), ${a.hours.toFixed(2)} h, backend ${e.training?.backend}, on 2 CPU cores shared with other jobs |
 | Loss | ${a.lossNotes}, Adam ${opts.lr} (beta1 ${opts.beta1}) |
-| Data | ${e.training?.data}, ${opts.crop}px random crops with flips |
+| Data | ${e.training?.data}, ${opts.crop}px random crops${a.loadSize ? ` of images resized to ${a.loadSize}px` : ''} with flips |
 
 ## Measured quality (\`npm run eval -- translation --model ${e.id}\`)
 
