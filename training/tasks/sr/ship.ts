@@ -59,6 +59,8 @@ export interface ShipOptions {
   notes?: string;
   /** What it was trained on (default: what the run recorded; runs before session 3 recorded nothing and trained on T91). */
   data?: string;
+  /** How the run was trained, when its checkpoint does not say (runs before session 8 recorded no backend). */
+  backendLabel?: string;
   /** Set to skip evaluation (keep the existing quality numbers). */
   noEval?: boolean;
   log?: (s: string) => void;
@@ -133,7 +135,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       data: `${o.data ?? opts.data ?? 'T91 (91 images)'}; random crops, flips, 90-degree rotations, ${opts.degrade ? `LR degraded on the fly (Real-ESRGAN/BSRGAN-style blur, downscale, noise, JPEG; ${Math.round(((opts.degrade.cleanProb as number) ?? 0) * 100)}% clean MATLAB-bicubic patches)` : 'MATLAB-bicubic LR on the fly'}`,
       steps: step,
       hours: +(elapsed / 3600).toFixed(2),
-      backend: 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)',
+      backend: state.backend ? `tfjs ${state.backend} (Node, 2 shared CPU cores)` : (o.backendLabel ?? 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)'),
       notes:
         o.notes ??
         `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
@@ -163,10 +165,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
     .option('--tier <tier>', 'manifest tier override (real-time, quality, photo)')
     .option('--notes <text>', 'training notes for the manifest')
     .option('--data <text>', 'training data description (default: what the run recorded)')
+    .option('--backend-label <text>', 'how the run was trained, for runs whose checkpoints did not record their backend (before session 8)')
     .option('--no-eval', 'skip the benchmark evaluation')
     .parse(process.argv);
   const a = p.opts();
-  shipSr({ id: a.id, run: path.resolve(a.run), sets: (a.sets as string).split(','), tier: a.tier, notes: a.notes, data: a.data, noEval: a.eval === false })
+  shipSr({ id: a.id, run: path.resolve(a.run), sets: (a.sets as string).split(','), tier: a.tier, notes: a.notes, data: a.data, backendLabel: a.backendLabel, noEval: a.eval === false })
     .then(({ results }) => console.log(JSON.stringify(results.map(({ perImage: _p, ...r }) => r))))
     .catch((e: unknown) => {
       console.error(`error: ${e instanceof Error ? e.message : String(e)}`);

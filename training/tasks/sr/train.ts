@@ -97,6 +97,8 @@ interface TrainState extends Record<string, unknown> {
   options: Record<string, unknown>;
   valHistory: { step: number; psnr: number; degraded?: number }[];
   nanRollbacks: number;
+  /** the tfjs backend of the invocation that wrote the checkpoint */
+  backend?: string;
   degradeStats?: DegradeStats;
 }
 
@@ -175,7 +177,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, degrade: o.degrade ?? null };
   if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
-  let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0 };
+  let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0, backend: report.name };
 
   if (latest) {
     // Restoring Adam's slots needs them to exist: take one zero-LR step first so they are created.
@@ -193,6 +195,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   }
   let rng = new Rng(state.rng);
   state.degradeStats ??= { clean: 0, degraded: 0, failed: 0 };
+  state.backend = report.name;
 
   let valPairs: BenchmarkPair[] | null = null;
   let valDegraded: BenchmarkPair[] | null = null;
