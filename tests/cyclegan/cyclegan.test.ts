@@ -226,6 +226,22 @@ describe('CycleGAN kill and resume', () => {
     expect(saved).not.toBeNull();
     expect((await readCheckpointState(saved!)).step).toBeGreaterThanOrEqual(1);
   }, 120_000);
+
+  it('a bare --resume keeps the crop and the load size of the checkpoint (not the CLI defaults)', async () => {
+    const out = path.join(tmp, 'bare-resume');
+    const first = cli(childArgs(out, 2));
+    const r1 = spawnSync(first.cmd, first.args, { cwd: ROOT, encoding: 'utf8' });
+    expect(r1.status, r1.stderr).toBe(0);
+    // no --crop, no --load-size: the defaults (256 and 286) must not replace the run's 32 / 36
+    const bare = cli(['--data', data, '--out', out, '--resume', '--steps', '3', '--backend', 'wasm', '--log-every', '1']);
+    const r2 = spawnSync(bare.cmd, bare.args, { cwd: ROOT, encoding: 'utf8' });
+    expect(r2.status, r2.stderr).toBe(0);
+    const latest = await findLatestCheckpoint(path.join(out, 'checkpoints'));
+    const st = await readCheckpointState(latest!);
+    expect(st.step).toBe(3);
+    expect(st.state.loadSize).toBe(36);
+    expect((st.state.options as { crop: number }).crop).toBe(32);
+  }, 120_000);
 });
 
 describe('CycleGAN export and evaluation', () => {

@@ -110,6 +110,7 @@ export function ganRunOptionsFromCli<H extends object, L extends object, X exten
     batchSize: opts.batch,
     crop,
     loadSize: opts.loadSize ?? Math.round((crop * 286) / 256),
+    keepSavedLoadSize: !fromCli('loadSize'),
     steps,
     decayFrom: opts.decayFrom ?? own.decayFrom(steps),
     seed: opts.seed,

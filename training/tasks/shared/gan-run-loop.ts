@@ -30,6 +30,8 @@ export interface GanRunOptions {
   /** Options the user set explicitly (CLI); on --resume only these are checked against the checkpoint (default: all). */
   explicit?: string[];
   loadSize: number;
+  /** On resume, keep the checkpoint's load size (the CLI sets this when --load-size was not given). */
+  keepSavedLoadSize?: boolean;
   checkpointEvery: number;
   sampleEvery: number;
   logEvery: number;
@@ -144,19 +146,21 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   const log = o.log ?? ((l: string) => console.log(l));
   const backend = await initBackend({ backend: o.backend, log });
   if (o.crop % 4 !== 0) throw new Error(`--crop must be a multiple of 4 (the generators downsample twice), got ${o.crop}`);
-  if (o.loadSize < o.crop) throw new Error(`--load-size (${o.loadSize}) must be at least --crop (${o.crop})`);
   const ckptDir = path.join(o.out, 'checkpoints');
   await fs.mkdir(path.join(o.out, 'samples'), { recursive: true });
 
   let trainer: T;
   let elapsedBefore = 0;
+  let loadSize = o.loadSize;
   const latest = o.resume ? await task.latest(ckptDir) : null;
   if (o.resume && !latest) log(`--resume: no checkpoint in ${ckptDir}, starting from scratch`);
   if (!o.resume && (await task.latest(ckptDir))) {
     throw new Error(`${o.out} already holds checkpoints: pass --resume to continue that run, or choose another --out`);
   }
   if (latest) {
-    const st = (await readCheckpointState(latest)).state as { options?: Record<string, unknown>; elapsedSeconds?: number };
+    const st = (await readCheckpointState(latest)).state as { options?: Record<string, unknown>; elapsedSeconds?: number; loadSize?: number };
+    // crop comes with the checkpoint's options; so does the load size unless --load-size is given
+    if (o.keepSavedLoadSize && typeof st.loadSize === 'number') loadSize = st.loadSize;
     if (st.options) refuseChangedArchitecture(latest, st.options, o as unknown as Record<string, unknown>, task.architectureKeys, o.explicit, task.flagName);
     // The architecture and data options come from the checkpoint; schedule length may be extended.
     trainer = await task.resume(latest, o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) });
@@ -166,11 +170,12 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
     trainer = await task.create(o);
   }
   const to = trainer.opts;
+  if (loadSize < to.crop) throw new Error(`--load-size (${loadSize}) must be at least the crop (${to.crop})`);
   const params = countParams(trainer.G);
   const gmacs = macs(trainer.G, 256, 256) / 1e9;
   for (const line of task.describe(trainer, params, gmacs)) log(line);
 
-  const ds: UnpairedDataset = await loadUnpairedDataset(o.data, { loadSize: o.loadSize, limit: o.limit, withTest: true, minImages: Math.max(2, to.batchSize), log });
+  const ds: UnpairedDataset = await loadUnpairedDataset(o.data, { loadSize, limit: o.limit, withTest: true, minImages: Math.max(2, to.batchSize), log });
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
   if (latest) await metrics.truncateAfter(trainer.step);
   await metrics.append(task.startRow(trainer, { event: latest ? 'resume' : 'start', step: trainer.step, backend: backend.name, params, gmacs256: gmacs }));
@@ -202,7 +207,7 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   const t0 = Date.now();
   const elapsed = () => elapsedBefore + (Date.now() - t0) / 1000;
   const save = async () => {
-    const p = await trainer.save(ckptDir, { elapsedSeconds: elapsed(), data: o.data, loadSize: o.loadSize, backend: backend.name }, o.keep);
+    const p = await trainer.save(ckptDir, { elapsedSeconds: elapsed(), data: o.data, loadSize, backend: backend.name }, o.keep);
     await metrics.append({ event: 'checkpoint', step: trainer.step, path: p });
     return p;
   };
