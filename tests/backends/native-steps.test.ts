@@ -17,6 +17,7 @@ import { CycleGanTrainer, type TrainerOptions } from '../../training/tasks/cycle
 import type { GanLoss } from '../../training/tasks/cyclegan/losses';
 import { buildDiscriminator as buildSrDiscriminator, buildSrModel } from '../../training/models/sr';
 import { randomValues } from './helpers';
+import { toyCycleGanOptions } from '../helpers/toy-data';
 
 const TOL = 1e-4;
 
@@ -59,26 +60,7 @@ function expectClose(e: { worst: number; index: number; zeroWorst: number }, wha
   expect(e.zeroWorst, `${what}, variables with a zero gradient`).toBeLessThanOrEqual(1e-5);
 }
 
-const trainerOptions = (loss: GanLoss, generator: TrainerOptions['generator']): TrainerOptions => ({
-  generator,
-  ngf: 4,
-  nBlocks: 1,
-  ndf: 4,
-  dLayers: 2,
-  loss,
-  lambdaCycle: 10,
-  lambdaIdt: 0.5,
-  gpWeight: 10,
-  poolSize: 2,
-  lr: 2e-4,
-  lrD: 2e-4,
-  beta1: 0.5,
-  batchSize: 2,
-  crop: 32,
-  steps: 10,
-  decayFrom: 5,
-  seed: 7,
-});
+const trainerOptions = (loss: GanLoss, generator: TrainerOptions['generator']): TrainerOptions => toyCycleGanOptions({ generator, loss, batchSize: 2 });
 
 /** One CycleGanTrainer step on `backend`; returns the G and D gradients it passed to Adam. */
 async function cycleGanGrads(backend: string, o: TrainerOptions, a: Float32Array, b: Float32Array): Promise<{ g: Float32Array[]; d: Float32Array[]; applied: boolean }> {

@@ -8,29 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { CycleGanTrainer, type TrainerOptions } from '../../training/tasks/cyclegan/trainer';
 import { ganLoss, l1 } from '../../training/tasks/cyclegan/losses';
+import { toyCycleGanOptions } from '../helpers/toy-data';
 
 tf.setBackend('cpu');
 
-const OPTS: TrainerOptions = {
-  generator: 'tiny',
-  ngf: 4,
-  nBlocks: 1,
-  ndf: 4,
-  dLayers: 2,
-  loss: 'lsgan',
-  lambdaCycle: 10,
-  lambdaIdt: 0.5,
-  gpWeight: 10,
-  poolSize: 2,
-  lr: 2e-4,
-  lrD: 2e-4,
-  beta1: 0.5,
-  batchSize: 1,
-  crop: 32,
-  steps: 10,
-  decayFrom: 5,
-  seed: 3,
-};
+const OPTS: TrainerOptions = toyCycleGanOptions({ generator: 'tiny', seed: 3 });
 
 /** L_G on one tape, written from the paper's formula (the header of trainer.ts). */
 function wholeLoss(t: CycleGanTrainer, a: tf.Tensor, b: tf.Tensor): tf.Scalar {

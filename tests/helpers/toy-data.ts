@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { TrainerOptions } from '../../training/tasks/cyclegan/trainer';
 
 /** A w x h PNG of seeded noise: red-ish or blue-ish (or grey with `channels` 1), brighter towards the bottom. */
 export async function toyImage(file: string, w: number, h: number, hue: 'red' | 'blue', seed: number, channels: 1 | 3 = 3): Promise<void> {
@@ -65,5 +66,30 @@ export function toyRunOptions(data: string, tmp: string) {
     healthWindow: 4,
     maxRollbacks: 3,
     log: () => {},
+  };
+}
+
+/** CycleGanTrainer options with the same tiny networks (for tests that build a trainer directly). */
+export function toyCycleGanOptions(over: Partial<TrainerOptions> = {}): TrainerOptions {
+  return {
+    generator: 'light',
+    ngf: 4,
+    nBlocks: 1,
+    ndf: 4,
+    dLayers: 2,
+    loss: 'lsgan',
+    lambdaCycle: 10,
+    lambdaIdt: 0.5,
+    gpWeight: 10,
+    poolSize: 2,
+    lr: 2e-4,
+    lrD: 2e-4,
+    beta1: 0.5,
+    batchSize: 1,
+    crop: 32,
+    steps: 10,
+    decayFrom: 5,
+    seed: 7,
+    ...over,
   };
 }
