@@ -226,6 +226,21 @@ function tapSlice(g: GraphBuilder, xp: string, c: ConvGeom, i: number, j: number
   ]);
 }
 
+/**
+ * x as [ci, n, h, w] for a filter gradient written as a Conv with batch and channels swapped: the
+ * rows and columns no output tap reaches are sliced off, and the bottom/right zero padding the
+ * Conv still needs is returned with the (cropped) height and width.
+ */
+function swappedConvInput(g: GraphBuilder, c: ConvGeom): { xt: string; h: number; w: number; bottom: number; right: number } {
+  let xt = g.op('Transpose', ['x'], { perm: attr.ints([3, 0, 1, 2]) });
+  const bottom = (c.kh - 1) * c.dh + (c.oh - 1) * c.sh + 1 - c.h - c.top;
+  const right = (c.kw - 1) * c.dw + (c.ow - 1) * c.sw + 1 - c.w - c.left;
+  const h = c.h + Math.min(0, bottom);
+  const w = c.w + Math.min(0, right);
+  if (bottom < 0 || right < 0) xt = g.op('Slice', [xt, g.int64('starts', [0, 0]), g.int64('ends', [h, w]), g.int64('axes', [2, 3])]);
+  return { xt, h, w, bottom: Math.max(0, bottom), right: Math.max(0, right) };
+}
+
 /** Floats in one im2col chunk of the filter gradient (32 MiB). */
 export const IM2COL_CHUNK_FLOATS = 8 * 1024 * 1024;
 
@@ -260,15 +275,8 @@ export function convBackpropFilterGraph(op: string, c: ConvGeom, method: FilterG
     const all = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
     y = g.op('Reshape', [all, g.int64('wshape', [c.kh, c.kw, c.ci, c.co])]);
   } else {
-    let xt = g.op('Transpose', ['x'], { perm: attr.ints([3, 0, 1, 2]) }); // [ci, n, h, w]
+    const { xt, bottom, right } = swappedConvInput(g, c); // [ci, n, h', w']
     const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [co, n, oh, ow]
-    let bottom = (c.kh - 1) * c.dh + (c.oh - 1) * c.sh + 1 - c.h - c.top;
-    let right = (c.kw - 1) * c.dw + (c.ow - 1) * c.sw + 1 - c.w - c.left;
-    if (bottom < 0 || right < 0) {
-      xt = g.op('Slice', [xt, g.int64('starts', [0, 0]), g.int64('ends', [c.h + Math.min(0, bottom), c.w + Math.min(0, right)]), g.int64('axes', [2, 3])]);
-      bottom = Math.max(0, bottom);
-      right = Math.max(0, right);
-    }
     const conv = g.op('Conv', [xt, dyt], {
       kernel_shape: attr.ints([c.oh, c.ow]),
       strides: attr.ints([c.dh, c.dw]),
@@ -313,18 +321,7 @@ export function depthwiseBackpropFilterGraph(op: string, c: ConvGeom): SessionSp
 export function depthwiseBackpropFilterConvGraph(op: string, c: ConvGeom): SessionSpec {
   const g = new GraphBuilder();
   for (const n of ['x', 'dy']) g.reserve(n);
-  let xt = g.op('Transpose', ['x'], { perm: attr.ints([3, 0, 1, 2]) }); // [ci, n, h, w]
-  let bottom = (c.kh - 1) * c.dh + (c.oh - 1) * c.sh + 1 - c.h - c.top;
-  let right = (c.kw - 1) * c.dw + (c.ow - 1) * c.sw + 1 - c.w - c.left;
-  let h = c.h;
-  let w = c.w;
-  if (bottom < 0 || right < 0) {
-    h += Math.min(0, bottom);
-    w += Math.min(0, right);
-    xt = g.op('Slice', [xt, g.int64('starts', [0, 0]), g.int64('ends', [h, w]), g.int64('axes', [2, 3])]);
-    bottom = Math.max(0, bottom);
-    right = Math.max(0, right);
-  }
+  const { xt, h, w, bottom, right } = swappedConvInput(g, c); // [ci, n, h, w]
   const xr = g.op('Reshape', [xt, g.int64('xshape', [1, c.ci * c.n, h, w])]);
   const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [ci*mult, n, oh, ow]
   const conv = g.op('Conv', [xr, dyt], {
