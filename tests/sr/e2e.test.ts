@@ -129,6 +129,15 @@ describe.skipIf(!haveData)('SR end to end', () => {
     for (let i = 0; i < before.length; i++) moved = Math.max(moved, Math.abs(before[i] - after[i]));
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(0.05);
+
+    // x4 from the trained x2 run (EDSR's trick): the convs before the tail carry over, the tail is new.
+    logs.length = 0;
+    const x4 = await trainSr({ ...base(), scale: 4, out: path.join(dir, 'x4'), init: path.join(dir, 'a'), steps: 2, valSet: undefined });
+    expect(x4.step).toBe(2);
+    expect(logs.some((l) => /--init is a x2 model: the x4 network starts from its weights \(2 layers copied; new: tail_conv\)/.test(l))).toBe(true);
+    const m4 = await loadLayersModel(path.join(dir, 'x4', 'model'));
+    expect(m4.getLayer('tail_conv').getWeights()[0].shape).toEqual([3, 3, 8, 48]);
+    await expect(trainSr({ ...base(), features: undefined, scale: 2, out: path.join(dir, 'x4'), resume: true, steps: 3, valSet: undefined })).rejects.toThrow(/is a x4 model, but --scale is 2/);
   }, 240_000);
 
   it('a NaN loss rolls back to the last checkpoint with half the learning rate and says so', async () => {

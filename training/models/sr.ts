@@ -147,6 +147,47 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
   return model;
 }
 
+/** The architecture options of a built (or loaded) SR model, read back from its layer names. */
+export function srOptionsOf(model: tfl.LayersModel): Required<Omit<SrModelOptions, 'name' | 'seed'>> {
+  const names = new Set(model.layers.map((l) => l.name));
+  const filters = (name: string) => (model.getLayer(name).getWeights()[0] as tf.Tensor).shape[3] as number;
+  const scale = (model.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
+  if (!scale) throw new Error(`${model.name} has no depth-to-space tail: not a Ganvas SR model`);
+  const skip: SrSkip = names.has('skip_bicubic') ? 'bicubic' : 'nearest';
+  if (names.has('head')) {
+    const blocks = model.layers.filter((l) => /^block\d+_conv1$/.test(l.name)).length;
+    const scaleLayer = names.has('block0_scale') ? (model.getLayer('block0_scale').getConfig() as { scale?: number }) : null;
+    return { tier: 'quality', scale, features: [filters('head')], blocks, resScale: scaleLayer?.scale ?? 1, skip };
+  }
+  const convs = model.layers.filter((l) => /^conv\d+$/.test(l.name)).map((l) => filters(l.name));
+  if (!convs.length) throw new Error(`${model.name}: neither a quality (head, blocks) nor a real-time (conv1..) SR model`);
+  return { tier: 'real-time', scale, features: convs, blocks: 0, resScale: 1, skip };
+}
+
+/**
+ * The same network at another scale, started from `source`'s weights (EDSR's trick: the x3/x4
+ * models start from the trained x2 one). Every layer except the sub-pixel tail is scale-free, so
+ * each layer with the same name and weight shapes is copied; the tail conv (3*s*s outputs) starts
+ * fresh with its small init, the bicubic skip is rebuilt for the new scale.
+ */
+export function srModelAtScale(source: tfl.LayersModel, scale: number, seed?: number): { model: tfl.LayersModel; copied: string[]; fresh: string[] } {
+  const o = srOptionsOf(source);
+  const model = buildSrModel({ ...o, scale, name: source.name.replace(/x\d$/, `x${scale}`), seed });
+  const copied: string[] = [];
+  const fresh: string[] = [];
+  for (const layer of model.layers) {
+    if (!layer.trainable || !layer.getWeights().length) continue;
+    const from = source.layers.find((l) => l.name === layer.name);
+    const w = from?.getWeights() ?? [];
+    const mine = layer.getWeights();
+    if (w.length === mine.length && w.every((t, i) => t.shape.join() === mine[i]!.shape.join())) {
+      layer.setWeights(w);
+      copied.push(layer.name);
+    } else fresh.push(layer.name);
+  }
+  return { model, copied, fresh };
+}
+
 /** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */
 export function buildDiscriminator(opts: { base?: number; stages?: number } = {}): tfl.LayersModel {
   const base = opts.base ?? 8;

@@ -85,7 +85,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--ckpt-every <n>', 'checkpoint every n steps', int('--ckpt-every'), 250)
     .option('--keep <n>', 'checkpoints to keep', int('--keep'), 2)
     .option('--limit <n>', 'use only the first n training images', int('--limit'))
-    .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder')
+    .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder; from another scale (e.g. x2 for --scale 4) every layer but the sub-pixel tail is copied')
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)

@@ -18,7 +18,7 @@ import { refuseChangedNetwork } from '../../checkpoint/resume-options';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
 import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
 import { PixelShuffle } from '../../models/layers';
-import { buildDiscriminator, buildSrModel, type SrSkip, type SrTier } from '../../models/sr';
+import { buildDiscriminator, buildSrModel, srModelAtScale, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
 
@@ -161,7 +161,12 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   }
   const modelScale = (generator.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
   if (source && modelScale !== o.scale) {
-    throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
+    if (latest) throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
+    // --init from another scale: the body is scale-free, only the sub-pixel tail starts fresh.
+    const rescaled = srModelAtScale(generator, o.scale, o.seed);
+    generator.dispose();
+    generator = rescaled.model;
+    log(`--init is a x${modelScale} model: the x${o.scale} network starts from its weights (${rescaled.copied.length} layers copied; new: ${rescaled.fresh.join(', ')})`);
   }
   const discriminator = o.gan ? buildDiscriminator() : null;
   const gOpt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);

@@ -1,0 +1,45 @@
+/**
+ * srModelAtScale: an SR network rebuilt at another scale keeps every scale-free layer's weights
+ * (head, residual blocks, body conv; the real-time tier's convs) and starts only the sub-pixel
+ * tail fresh, so an x4 run can start from a trained x2 model (EDSR's x2 -> x4 initialisation).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../training/backends';
+import { buildSrModel, srModelAtScale, srOptionsOf } from '../../training/models/sr';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu', log: () => {} });
+});
+
+describe('srModelAtScale', () => {
+  it('reads the architecture back from a quality model and a real-time model', () => {
+    const q = buildSrModel({ tier: 'quality', scale: 2, features: [8], blocks: 3, seed: 1 });
+    expect(srOptionsOf(q)).toEqual({ tier: 'quality', scale: 2, features: [8], blocks: 3, resScale: 1, skip: 'bicubic' });
+    const r = buildSrModel({ tier: 'real-time', scale: 3, features: [12, 6], skip: 'nearest', seed: 1 });
+    expect(srOptionsOf(r)).toEqual({ tier: 'real-time', scale: 3, features: [12, 6], blocks: 0, resScale: 1, skip: 'nearest' });
+  });
+
+  it('x2 -> x4: copies every layer but the tail, and the new model upsamples x4', () => {
+    const x2 = buildSrModel({ tier: 'quality', scale: 2, features: [8], blocks: 2, seed: 3 });
+    const { model, copied, fresh } = srModelAtScale(x2, 4, 5);
+    expect(fresh).toEqual(['tail_conv']);
+    expect(copied.sort()).toEqual(['block0_conv1', 'block0_conv2', 'block1_conv1', 'block1_conv2', 'body_conv', 'head'].sort());
+    for (const name of copied) {
+      const a = x2.getLayer(name).getWeights();
+      const b = model.getLayer(name).getWeights();
+      a.forEach((t, i) => expect(Array.from(b[i]!.dataSync())).toEqual(Array.from(t.dataSync())));
+    }
+    const x = tf.randomUniform([1, 10, 12, 3], 0, 1, 'float32', 9);
+    const y = model.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([1, 40, 48, 3]);
+    // The fresh tail starts near zero, so the x4 model starts as (almost) its bicubic skip alone.
+    const tail = model.getLayer('tail_conv');
+    const trained = tail.getWeights();
+    tail.setWeights(trained.map((w) => tf.zerosLike(w)));
+    const skipOnly = model.predict(x) as tf.Tensor;
+    tail.setWeights(trained);
+    expect(tf.max(tf.abs(tf.sub(y, skipOnly))).dataSync()[0]).toBeLessThan(0.05);
+    expect(tf.max(tf.abs(tf.sub(y, skipOnly))).dataSync()[0]).toBeGreaterThan(0);
+  });
+});
