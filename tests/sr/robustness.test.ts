@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SR_ROOT } from '../../training/eval/sr/evaluate';
-import { measureRobustness, robustnessMarkdown } from '../../training/tasks/sr/robustness';
+import { measureRobustness, mergeRobustnessRows, robustnessMarkdown } from '../../training/tasks/sr/robustness';
 
 const haveData = existsSync(path.join(DEFAULT_SR_ROOT, 'Set14'));
 
@@ -24,4 +24,18 @@ describe.skipIf(!haveData)('SR robustness table', () => {
     const fake = robustnessMarkdown([{ scale: 2, set: 'S', condition: 'jpeg:30', psnr: { bicubic: 25, m: 24.5 } }], 'cmd');
     expect(fake).toContain('| S | jpeg:30 | 25.00 | **-0.50** |');
   }, 120_000);
+
+  it('joins two runs on the same inputs into one row per input', () => {
+    const a = [
+      { scale: 4, set: 'S', condition: 'clean', psnr: { bicubic: 25, x: 26 } },
+      { scale: 2, set: 'S', condition: 'clean', psnr: { bicubic: 30, x: 31 } },
+    ];
+    const b = [{ scale: 2, set: 'S', condition: 'clean', psnr: { bicubic: 30, y: 32 } }];
+    const rows = mergeRobustnessRows([a, b]);
+    expect(rows).toEqual([
+      { scale: 2, set: 'S', condition: 'clean', psnr: { bicubic: 30, x: 31, y: 32 } },
+      { scale: 4, set: 'S', condition: 'clean', psnr: { bicubic: 25, x: 26 } },
+    ]);
+    expect(a[1]!.psnr).toEqual({ bicubic: 30, x: 31 });
+  });
 });

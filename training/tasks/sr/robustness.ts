@@ -47,6 +47,17 @@ export async function measureRobustness(o: { scale: number; models: string[]; se
   return rows;
 }
 
+/** Joins the rows of several runs: the same input (scale, set, condition) becomes one row with every run's columns; by scale. */
+export function mergeRobustnessRows(lists: RobustnessRow[][]): RobustnessRow[] {
+  const rows: RobustnessRow[] = [];
+  for (const r of lists.flat()) {
+    const same = rows.find((x) => x.scale === r.scale && x.set === r.set && x.condition === r.condition);
+    if (same) same.psnr = { ...same.psnr, ...r.psnr };
+    else rows.push({ ...r, psnr: { ...r.psnr } });
+  }
+  return rows.sort((x, y) => x.scale - y.scale);
+}
+
 /** One table per scale: Y-PSNR of bicubic, then each model's gain over bicubic (losses in bold). */
 export function robustnessMarkdown(rows: RobustnessRow[], command: string): string {
   const out = [
@@ -82,17 +93,26 @@ async function main(): Promise<void> {
     .option('--conditions <list>', 'comma-separated degradations ("clean", jpeg:Q, noise:S, blur:S, joined with +)', DEFAULT_CONDITIONS.join(','))
     .option('--limit <n>', 'images per set (default all)')
     .option('--out <file>', 'Markdown output (the numbers go beside it as .json)', path.join(repoRoot, 'docs/sr-robustness.md'))
+    .option('--render <files>', 'measure nothing: join the rows of these earlier .json outputs (comma-separated) into --out')
     .parse()
     .opts();
   const manifest = parseManifest(JSON.parse(await fs.readFile(path.join(repoRoot, 'public/models/manifest.json'), 'utf8')));
   const rows: RobustnessRow[] = [];
-  for (const scale of String(a.scales).split(',').map(Number)) {
+  const commands: string[] = [];
+  if (a.render) {
+    for (const f of String(a.render).split(',')) {
+      const saved = JSON.parse(await fs.readFile(f, 'utf8')) as { command: string; rows: RobustnessRow[] };
+      rows.splice(0, rows.length, ...mergeRobustnessRows([rows, saved.rows]));
+      commands.push(saved.command);
+    }
+  }
+  for (const scale of a.render ? [] : String(a.scales).split(',').map(Number)) {
     const models = a.models ? String(a.models).split(',') : manifest.models.filter((m) => m.task === 'super-resolution' && m.scale === scale).map((m) => m.id);
     rows.push(...(await measureRobustness({ scale, models, sets: String(a.sets).split(','), conditions: String(a.conditions).split(','), limit: a.limit ? Number(a.limit) : undefined, log: (s) => console.log(s) })));
   }
-  const command = `npx tsx training/tasks/sr/robustness.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const command = a.render ? commands.join('` and `') : `npx tsx training/tasks/sr/robustness.ts ${process.argv.slice(2).join(' ')}`.trim();
   await writeFileAtomic(a.out, robustnessMarkdown(rows, command) + '\n');
-  await writeFileAtomic(a.out.replace(/\.md$/, '') + '.json', JSON.stringify(rows, null, 2) + '\n');
+  await writeFileAtomic(a.out.replace(/\.md$/, '') + '.json', JSON.stringify({ command, rows }, null, 2) + '\n');
   console.log(`wrote ${a.out}`);
 }
 
