@@ -224,6 +224,8 @@ async function main(): Promise<void> {
     }
   }
   lines.push(
+    'Other inputs (JPEG qualities 30-90, noise, blur, noise then JPEG; gains over bicubic per model): see `docs/sr-robustness.md` (`npx tsx training/tasks/sr/robustness.ts`).',
+    '',
     'Speed: see `docs/bench-sr.md` (all models timed in one run on one 512x512 input). For scale, on this shared 2-core machine UpscalerJS esrgan-thick took 29 s (x4) and 117 s (x2) per Set5 image in tfjs wasm during evaluation, our models 0.03-0.6 s in onnxruntime-node (load varied a lot, so per-image evaluation timings are not comparable across models).',
     '',
     'Model cards: ' + ours.map((m) => `[${m.id}](models/${m.id}.md)`).join(', '),
