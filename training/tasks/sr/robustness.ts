@@ -44,6 +44,7 @@ export async function measureRobustness(o: { scale: number; models: string[]; se
       rows.push({ scale: o.scale, set, condition: label, psnr });
     }
   }
+  for (const r of runners) await r.dispose?.();
   return rows;
 }
 
