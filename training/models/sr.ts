@@ -147,11 +147,16 @@ export function buildSrModel(opts: SrModelOptions): tfl.LayersModel {
   return model;
 }
 
+/** The upscaling factor of an SR model (its depth-to-space tail), or undefined when it has none. */
+export function srScaleOf(model: tfl.LayersModel): number | undefined {
+  return (model.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
+}
+
 /** The architecture options of a built (or loaded) SR model, read back from its layer names. */
 export function srOptionsOf(model: tfl.LayersModel): Required<Omit<SrModelOptions, 'name' | 'seed'>> {
   const names = new Set(model.layers.map((l) => l.name));
   const filters = (name: string) => (model.getLayer(name).getWeights()[0] as tf.Tensor).shape[3] as number;
-  const scale = (model.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
+  const scale = srScaleOf(model);
   if (!scale) throw new Error(`${model.name} has no depth-to-space tail: not a Ganvas SR model`);
   const skip: SrSkip = names.has('skip_bicubic') ? 'bicubic' : 'nearest';
   if (names.has('head')) {

@@ -97,19 +97,18 @@ async function main(): Promise<void> {
     .option('--render <files>', 'measure nothing: join the rows of these earlier .json outputs (comma-separated) into --out')
     .parse()
     .opts();
-  const manifest = parseManifest(JSON.parse(await fs.readFile(path.join(repoRoot, 'public/models/manifest.json'), 'utf8')));
-  const rows: RobustnessRow[] = [];
+  let rows: RobustnessRow[] = [];
   const commands: string[] = [];
   if (a.render) {
-    for (const f of String(a.render).split(',')) {
-      const saved = JSON.parse(await fs.readFile(f, 'utf8')) as { command: string; rows: RobustnessRow[] };
-      rows.splice(0, rows.length, ...mergeRobustnessRows([rows, saved.rows]));
-      commands.push(saved.command);
+    const saved = await Promise.all(String(a.render).split(',').map(async (f) => JSON.parse(await fs.readFile(f, 'utf8')) as { command: string; rows: RobustnessRow[] }));
+    rows = mergeRobustnessRows(saved.map((x) => x.rows));
+    commands.push(...saved.map((x) => x.command));
+  } else {
+    const manifest = parseManifest(JSON.parse(await fs.readFile(path.join(repoRoot, 'public/models/manifest.json'), 'utf8')));
+    for (const scale of String(a.scales).split(',').map(Number)) {
+      const models = a.models ? String(a.models).split(',') : manifest.models.filter((m) => m.task === 'super-resolution' && m.scale === scale).map((m) => m.id);
+      rows.push(...(await measureRobustness({ scale, models, sets: String(a.sets).split(','), conditions: String(a.conditions).split(','), limit: a.limit ? Number(a.limit) : undefined, log: (s) => console.log(s) })));
     }
-  }
-  for (const scale of a.render ? [] : String(a.scales).split(',').map(Number)) {
-    const models = a.models ? String(a.models).split(',') : manifest.models.filter((m) => m.task === 'super-resolution' && m.scale === scale).map((m) => m.id);
-    rows.push(...(await measureRobustness({ scale, models, sets: String(a.sets).split(','), conditions: String(a.conditions).split(','), limit: a.limit ? Number(a.limit) : undefined, log: (s) => console.log(s) })));
   }
   const command = a.render ? commands.join('` and `') : `npx tsx training/tasks/sr/robustness.ts ${process.argv.slice(2).join(' ')}`.trim();
   await writeFileAtomic(a.out, robustnessMarkdown(rows, command) + '\n');

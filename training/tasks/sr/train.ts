@@ -17,8 +17,7 @@ import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedNetwork } from '../../checkpoint/resume-options';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
 import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
-import { PixelShuffle } from '../../models/layers';
-import { buildDiscriminator, buildSrModel, srModelAtScale, type SrSkip, type SrTier } from '../../models/sr';
+import { buildDiscriminator, buildSrModel, srModelAtScale, srScaleOf, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
 
@@ -159,7 +158,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   } else {
     generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
   }
-  const modelScale = (generator.layers.find((l) => l instanceof PixelShuffle) as PixelShuffle | undefined)?.scale;
+  const modelScale = srScaleOf(generator);
   if (source && modelScale !== o.scale) {
     if (latest) throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
     // --init from another scale: the body is scale-free, only the sub-pixel tail starts fresh.
