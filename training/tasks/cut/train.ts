@@ -51,6 +51,7 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
         `PatchNCE on ${t.nceLayers.length} encoder layers (${t.nceLayers.join(', ')}), ${to.numPatches} patches each, MLP heads ${to.netFNc} ` +
           `(${(t.heads.reduce((a, h) => a + countParams(h), 0) / 1e6).toFixed(3)}M parameters), tau ${to.nceT}, lambda NCE ${to.lambdaNce}` +
           `${to.nceIdt ? ' with identity NCE' : ''}${to.flipEquivariance ? ', flip equivariance' : ''}; loss ${to.loss} x${to.lambdaGan}, lr ${to.lr}/${to.lrD}, decay from step ${to.decayFrom} to ${to.steps}`,
+        `DiffAugment: ${to.diffAug ?? 'none'}`,
       ];
     },
     startRow: (t, { event, step, ...row }) => ({ event, step, task: 'cut', ...row, nceLayers: t.nceLayers, options: t.opts }),

@@ -14,6 +14,8 @@
  * Defaults (the reference's): CUT lambdaNce 1 with identity NCE, FastCUT lambdaNce 10 without it;
  * 256 patches per layer, MLP heads of width 256, tau 0.07, LSGAN, no image pool, Adam 2e-4 / 0.5.
  * Like the CycleGAN trainer, a step whose losses or gradient norms are not finite is not applied.
+ * With DiffAugment (opts.diffAug, training/models/diffaugment.ts) every D above reads D(T(.)):
+ * D(T(y)), D(T(G(x))) in both steps, and WGAN-GP's penalty on the gradient of D(T(x_hat)) w.r.t. x_hat.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -147,7 +149,8 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
     const lr = this.applyLearningRates();
     const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor4D;
-    const D = (x: tf.Tensor) => this.D.apply(x) as tf.Tensor;
+    // D sees T(x) (DiffAugment) everywhere: real, fake, G's adversarial term and WGAN-GP's interpolates.
+    const D = this.augmented((x: tf.Tensor) => this.D.apply(x) as tf.Tensor);
     const realA = tf.tensor4d(aData, shape);
     const realB = tf.tensor4d(bData, shape);
     const flip = o.flipEquivariance && this.rng.next() < 0.5;

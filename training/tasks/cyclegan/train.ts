@@ -45,6 +45,7 @@ const CYCLEGAN_TASK: GanTask<CycleGanTrainer, StepMetrics, RunOptions> = {
       `generator: ${to.generator} ngf ${to.ngf} blocks ${to.nBlocks}: ${(params / 1e6).toFixed(3)}M parameters, ${gmacs.toFixed(2)} GMACs at 256x256 (x2: G and F)`,
       `discriminator: PatchGAN ndf ${to.ndf} layers ${to.dLayers}: ${(countParams(t.DA) / 1e6).toFixed(3)}M parameters (x2)`,
       `loss ${to.loss}, lambda cycle ${to.lambdaCycle}, identity ${to.lambdaIdt}, pool ${to.poolSize}, lr ${to.lr}/${to.lrD} beta1 ${to.beta1}, decay from step ${to.decayFrom} to ${to.steps}`,
+      `DiffAugment: ${to.diffAug ?? 'none'}`,
     ];
   },
   startRow: (t, row) => ({ ...row, options: t.opts }),

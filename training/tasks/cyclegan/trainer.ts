@@ -9,6 +9,9 @@
  *            (WGAN-GP: E[D(fake)] - E[D(real)] + 10 GP, no 1/2).
  * Adam (lr 2e-4, beta1 0.5) for the two generators together and the two discriminators together.
  * A step whose losses or gradient norms are not finite is not applied (the loop rolls back).
+ * With DiffAugment (opts.diffAug, training/models/diffaugment.ts) every D above reads D(T(.)), T
+ * drawn afresh for each call: real images, pooled fakes, G's and F's adversarial terms (gradients
+ * flow through T into the generators) and WGAN-GP's interpolates (penalty on grad of D(T(x_hat))).
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -129,8 +132,9 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
   } {
     const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor;
     const F = (x: tf.Tensor) => this.F.apply(x) as tf.Tensor;
-    const a = this.generatorHalf(G, F, (x) => this.DB.apply(x) as tf.Tensor, realA);
-    const b = this.generatorHalf(F, G, (x) => this.DA.apply(x) as tf.Tensor, realB);
+    // The adversarial terms judge T(G(a)) and T(F(b)) (DiffAugment; T is the identity when off).
+    const a = this.generatorHalf(G, F, this.augmented((x) => this.DB.apply(x) as tf.Tensor), realA);
+    const b = this.generatorHalf(F, G, this.augmented((x) => this.DA.apply(x) as tf.Tensor), realB);
     try {
       return tf.tidy(() => {
         const grads: tf.NamedTensorMap = {};
@@ -174,8 +178,9 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
     const lr = this.applyLearningRates();
-    const DA = (x: tf.Tensor) => this.DA.apply(x) as tf.Tensor;
-    const DB = (x: tf.Tensor) => this.DB.apply(x) as tf.Tensor;
+    // The discriminators see T(x) (DiffAugment): real images, pooled fakes and WGAN-GP's interpolates.
+    const DA = this.augmented((x: tf.Tensor) => this.DA.apply(x) as tf.Tensor);
+    const DB = this.augmented((x: tf.Tensor) => this.DB.apply(x) as tf.Tensor);
     const realA = tf.tensor4d(aData, shape);
     const realB = tf.tensor4d(bData, shape);
     let applied = true;

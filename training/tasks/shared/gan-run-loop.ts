@@ -44,6 +44,11 @@ export interface GanRunOptions {
   healthWindow: number;
   /** On resume, keep the checkpoint's steps/decayFrom (the CLI sets this when neither was given). */
   keepSavedSchedule?: boolean;
+  /**
+   * On resume, keep the checkpoint's DiffAugment policy (the CLI sets this when --diffaug was not
+   * given); otherwise a given diffAug replaces it (augmentation is no part of the architecture).
+   */
+  keepSavedDiffAug?: boolean;
   /** Max rollbacks before giving up. */
   maxRollbacks: number;
   log?: (line: string) => void;
@@ -98,7 +103,7 @@ export interface GanTask<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   /** The newest checkpoint in a folder (null when none). */
   latest(dir: string): Promise<string | null>;
   create(o: O): Promise<T>;
-  resume(checkpoint: string, override: { steps?: number; decayFrom?: number }): Promise<T>;
+  resume(checkpoint: string, override: { steps?: number; decayFrom?: number; diffAug?: string }): Promise<T>;
   /** Options that fix the shapes of the saved networks, and the CLI flag of each (for the refusal). */
   architectureKeys: readonly string[];
   flagName(key: string): string;
@@ -162,10 +167,16 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
     // crop comes with the checkpoint's options; so does the load size unless --load-size is given
     if (o.keepSavedLoadSize && typeof st.loadSize === 'number') loadSize = st.loadSize;
     if (st.options) refuseChangedArchitecture(latest, st.options, o as unknown as Record<string, unknown>, task.architectureKeys, o.explicit, task.flagName);
-    // The architecture and data options come from the checkpoint; schedule length may be extended.
-    trainer = await task.resume(latest, o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) });
+    // The architecture and data options come from the checkpoint; schedule length may be extended,
+    // and the DiffAugment policy changed.
+    const override: { steps?: number; decayFrom?: number; diffAug?: string } = o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) };
+    if (!o.keepSavedDiffAug && o.diffAug !== undefined) override.diffAug = o.diffAug;
+    trainer = await task.resume(latest, override);
     elapsedBefore = st.elapsedSeconds ?? 0;
     log(task.resumedLine(latest, trainer));
+    const savedAug = (st.options?.diffAug as string | undefined) ?? 'none';
+    const aug = trainer.opts.diffAug ?? 'none';
+    if (aug !== savedAug) log(`DiffAugment now ${aug} (the checkpoint trained with ${savedAug})`);
   } else {
     trainer = await task.create(o);
   }

@@ -2,13 +2,14 @@
  * What the CycleGAN and CUT trainers share: the optimiser and schedule options, the metrics every
  * GAN step reports, the LR schedule, and the trainer core: options, seeded RNG, one Adam for the
  * generator side and one for the discriminator side, the LR scale that divergence rollbacks halve,
- * and where the newest checkpoint is.
+ * where the newest checkpoint is, and DiffAugment in front of the discriminators (augment, augmented).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../data/unpaired';
 import { findLatestCheckpoint } from '../../checkpoint';
 import type { NetOptions } from '../../models/gan';
+import { diffAugment, parseDiffAugPolicy, type DiffAugPolicy } from '../../models/diffaugment';
 import type { GanLoss } from '../cyclegan/losses';
 
 export interface GanTrainerOptions extends NetOptions {
@@ -25,6 +26,11 @@ export interface GanTrainerOptions extends NetOptions {
   steps: number;
   decayFrom: number;
   seed: number;
+  /**
+   * DiffAugment policy for everything the discriminators see ('none' or e.g.
+   * 'color,translation,cutout'; absent: off, as in runs from before the option).
+   */
+  diffAug?: string;
 }
 
 /** The metrics of one GAN step (a task's trainer adds its own losses). */
@@ -65,6 +71,8 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
   rng: Rng;
   readonly optG: tf.AdamOptimizer;
   readonly optD: tf.AdamOptimizer;
+  /** The parsed DiffAugment policy (empty: off). */
+  readonly diffAugPolicy: DiffAugPolicy;
 
   protected constructor(
     readonly opts: O,
@@ -73,9 +81,24 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
     /** Trained by optD: the discriminators. */
     protected readonly dVars: Vars,
   ) {
+    this.diffAugPolicy = parseDiffAugPolicy(opts.diffAug ?? '');
     this.rng = new Rng(opts.seed);
     this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
     this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
+  }
+
+  /**
+   * T(x) before a discriminator (training/models/diffaugment.ts), with fresh random parameters from
+   * the run's RNG; with DiffAugment off this is x itself and draws nothing, so a run without the
+   * option computes and draws exactly what it did before the option existed.
+   */
+  protected augment(x: tf.Tensor): tf.Tensor {
+    return this.diffAugPolicy.length ? diffAugment(x as tf.Tensor4D, this.diffAugPolicy, this.rng) : x;
+  }
+
+  /** A discriminator that sees T(x) instead of x (itself when DiffAugment is off). */
+  protected augmented(d: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
+    return this.diffAugPolicy.length ? (x) => d(this.augment(x)) : d;
   }
 
   static async latest(dir: string): Promise<string | null> {
