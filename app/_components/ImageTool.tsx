@@ -46,7 +46,7 @@ export function ImageTool({
   model: SiteModel | null;
   controls: React.ReactNode;
   actionLabel: string;
-  defaultTile: { size: number; overlap: number };
+  defaultTile: { size: number; overlap: number; margin?: number };
   /** Scales the page offers (Upscale): a picture too large for the chosen one is offered the largest that fits. */
   scales?: number[];
   onScale?: (s: number) => void;
@@ -103,7 +103,7 @@ export function ImageTool({
           <details className="text-sm">
             <summary className="cursor-pointer">Tiling</summary>
             <p className="mt-1 text-neutral-600 dark:text-neutral-400">
-              Tiles of {tile.size}px with {tile.overlap}px overlap{model?.multipleOf && model.multipleOf > 1 ? `, multiples of ${model.multipleOf}` : ''}.
+              Tiles of {tile.size}px with {tile.overlap}px overlap{tile.margin ? ` (the outer ${tile.margin}px of each tile, the model's reach, are not used)` : ''}{model?.multipleOf && model.multipleOf > 1 ? `, multiples of ${model.multipleOf}` : ''}.
             </p>
             <label className="mt-1 flex items-center gap-2">
               Seam blending

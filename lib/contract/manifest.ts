@@ -55,8 +55,16 @@ export const ModelEntry = z
     description: z.string().default(''),
     /** Optional fp16-weights variant of the same model, relative to public/models/. */
     fileFp16: z.string().optional(),
-    /** Suggested tile size (input pixels) for large images, and the overlap needed to hide seams. */
-    tile: z.object({ size: z.number().int().min(16), overlap: z.number().int().min(0) }).optional(),
+    /**
+     * Suggested tile size (input pixels) for large images, and the overlap needed to hide seams.
+     * `margin`: input pixels at each edge of an overlap that the seam blend gives no weight, because
+     * they saw the tile's padding instead of the image; set it to the network's receptive radius (a
+     * local model then tiles to exactly its whole-image result). Default: a quarter of the overlap.
+     */
+    tile: z
+      .object({ size: z.number().int().min(16), overlap: z.number().int().min(0), margin: z.number().int().min(0).optional() })
+      .refine((t) => t.margin === undefined || 2 * t.margin < t.overlap, { message: 'tile.margin must be less than half of tile.overlap (the seam needs at least one blended pixel)' })
+      .optional(),
     tier: z.enum(['real-time', 'quality', 'photo']).optional(),
     /** CycleGAN bookkeeping: the dataset's folder name and which way this generator maps. */
     dataset: z.string().optional(),

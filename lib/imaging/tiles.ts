@@ -132,15 +132,17 @@ export function planTiles(width: number, height: number, opts: TileOptions): Til
 }
 
 /**
- * Weight of the incoming tile at distance d (0-based) into an overlap of n pixels. The outer quarter
- * of the overlap on each side gets weight 0 / 1, so neither tile's border pixels (which saw padding
- * instead of image) contribute; the middle half ramps linearly or with a raised cosine.
+ * Weight of the incoming tile at distance d (0-based) into an overlap of n pixels. The outer `margin`
+ * pixels of the overlap on each side (default: a quarter of it) get weight 0 / 1, so neither tile's
+ * border pixels (which saw padding instead of image) contribute; the middle ramps linearly or with a
+ * raised cosine. A local operator (an upscaler) whose receptive radius is at most `margin` therefore
+ * gives exactly its whole-image result (lib/contract/manifest.ts: `tile.margin`).
  */
-export function featherWeight(d: number, n: number, feather: Feather = 'linear'): number {
+export function featherWeight(d: number, n: number, feather: Feather = 'linear', margin?: number): number {
   if (n <= 0 || d >= n) return 1;
   if (d < 0) return 0;
-  const margin = Math.floor(n / 4);
-  const t = Math.min(1, Math.max(0, (d - margin + 0.5) / (n - 2 * margin)));
+  const mg = Math.min(margin ?? Math.floor(n / 4), Math.floor((n - 1) / 2));
+  const t = Math.min(1, Math.max(0, (d - mg + 0.5) / (n - 2 * mg)));
   return feather === 'cosine' ? 0.5 - 0.5 * Math.cos(Math.PI * t) : t;
 }
 
@@ -148,11 +150,11 @@ export function featherWeight(d: number, n: number, feather: Feather = 'linear')
  * A tile's own weight along one axis of `len` output pixels: rises over the first `before` pixels,
  * falls over the last `after`. Neighbouring tiles' ramps sum to exactly 1 across their overlap.
  */
-export function featherRamp(len: number, before: number, after = 0, feather: Feather = 'linear'): Float32Array {
+export function featherRamp(len: number, before: number, after = 0, feather: Feather = 'linear', margin?: number): Float32Array {
   const r = new Float32Array(len);
   for (let i = 0; i < len; i++) {
-    let w = featherWeight(i, before, feather);
-    if (after > 0 && i >= len - after) w *= 1 - featherWeight(i - (len - after), after, feather);
+    let w = featherWeight(i, before, feather, margin);
+    if (after > 0 && i >= len - after) w *= 1 - featherWeight(i - (len - after), after, feather, margin);
     r[i] = w;
   }
   return r;
@@ -169,13 +171,16 @@ export interface BlendRect {
   top: number;
   right: number;
   bottom: number;
+  /** Output pixels at each edge of an overlap that get no weight (default: a quarter of the overlap). */
+  margin?: number;
 }
 
-/** Output-space rectangle of a planned tile. */
-export function blendRect(t: Tile, scale: number): BlendRect {
+/** Output-space rectangle of a planned tile; `margin` in input pixels (see featherWeight). */
+export function blendRect(t: Tile, scale: number, margin?: number): BlendRect {
   return {
     x: t.x * scale, y: t.y * scale, w: t.w * scale, h: t.h * scale,
     left: t.overlapLeft * scale, top: t.overlapTop * scale, right: t.overlapRight * scale, bottom: t.overlapBottom * scale,
+    ...(margin === undefined ? {} : { margin: margin * scale }),
   };
 }
 
@@ -187,8 +192,8 @@ export function blendRect(t: Tile, scale: number): BlendRect {
  * so far. Needs no image-sized float buffer.
  */
 export function blendTile(out: Uint8ClampedArray, outW: number, tile: Uint8ClampedArray, r: BlendRect, feather: Feather = 'linear'): void {
-  const ux = featherRamp(r.w, r.left, r.right, feather);
-  const uy = featherRamp(r.h, r.top, r.bottom, feather);
+  const ux = featherRamp(r.w, r.left, r.right, feather, r.margin);
+  const uy = featherRamp(r.h, r.top, r.bottom, feather, r.margin);
   for (let y = 0; y < r.h; y++) {
     const rowOut = ((r.y + y) * outW + r.x) * 4;
     const rowIn = y * r.w * 4;
@@ -229,7 +234,7 @@ export async function runTiled(
   plan: TilePlan,
   read: (t: Tile) => Uint8ClampedArray | Promise<Uint8ClampedArray>,
   process: (rgba: Uint8ClampedArray, t: Tile) => Uint8ClampedArray | Promise<Uint8ClampedArray>,
-  opts: { feather?: Feather; out?: Uint8ClampedArray; onTile?: (done: number, total: number) => void; signal?: { cancelled: boolean } } = {},
+  opts: { feather?: Feather; margin?: number; out?: Uint8ClampedArray; onTile?: (done: number, total: number) => void; signal?: { cancelled: boolean } } = {},
 ): Promise<Uint8ClampedArray> {
   const s = plan.scale;
   const out = opts.out ?? new Uint8ClampedArray(plan.outWidth * plan.outHeight * 4);
@@ -237,7 +242,7 @@ export async function runTiled(
     if (opts.signal?.cancelled) throw new CancelledError();
     const input = await read(t);
     const result = await process(input, t);
-    blendTile(out, plan.outWidth, result, blendRect(t, s), opts.feather);
+    blendTile(out, plan.outWidth, result, blendRect(t, s, opts.margin), opts.feather);
     opts.onTile?.(t.index + 1, plan.tiles.length);
   }
   return out;

@@ -33,7 +33,8 @@ export interface TiledSpec {
   outRange: Range;
   scale: number;
   multipleOf: number;
-  tile: { size: number; overlap: number };
+  /** margin: input pixels at each tile edge given no weight in the seams (the model's receptive radius). */
+  tile: { size: number; overlap: number; margin?: number };
   feather: Feather;
 }
 
@@ -242,7 +243,7 @@ export async function runTiledImage(args: TiledImageArgs): Promise<TiledImageRes
     const y = res[info.outputName] ?? Object.values(res)[0];
     checkOutput(y, t, S);
     const tileOut = nchwToRGBA(y.data, y.dims[3], y.dims[2], spec.outRange, t.w * S, t.h * S);
-    blendTile(out, plan.outWidth, tileOut, blendRect(t, S), spec.feather);
+    blendTile(out, plan.outWidth, tileOut, blendRect(t, S, spec.tile.margin), spec.feather);
     args.onTile?.(t.index + 1, plan.tiles.length);
   }
   return { out, plan, normalization, statsFrom, statsMs };

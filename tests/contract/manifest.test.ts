@@ -29,6 +29,8 @@ describe('model manifest', () => {
     expect(() => parseModelEntry({ ...good, input: { name: 'x', range: [0, 255] } })).toThrow(/input\.range/);
     expect(() => parseModelEntry({ ...good, task: 'translation' })).toThrow(/scale/);
     expect(() => parseModelEntry({ ...good, id: 'Bad Id' })).toThrow(/id/);
+    expect(() => parseModelEntry({ ...good, tile: { size: 256, overlap: 38, margin: 19 } })).toThrow(/tile\.margin must be less than half/);
+    expect(parseModelEntry({ ...good, tile: { size: 256, overlap: 42, margin: 19 } }).tile).toEqual({ size: 256, overlap: 42, margin: 19 });
   });
 
   it('rejects duplicate ids', () => {

@@ -155,6 +155,17 @@ describe('seam blending', () => {
     }
   });
 
+  it('an explicit margin gives the outer `margin` pixels of each side no weight (an upscaler\'s receptive radius)', () => {
+    const ws = Array.from({ length: 42 }, (_, d) => featherWeight(d, 42, 'linear', 19));
+    expect(ws.slice(0, 19).every((w) => w === 0)).toBe(true); // the incoming tile's border: it saw padding
+    expect(ws.slice(23).every((w) => w === 1)).toBe(true); // the previous tile's border
+    expect(ws[19]).toBeGreaterThan(0);
+    expect(ws[22]).toBeLessThan(1);
+    for (let d = 0; d < 42; d++) expect(ws[d] + featherWeight(41 - d, 42, 'linear', 19)).toBeCloseTo(1, 6);
+    // a margin too large for the overlap still leaves a blended seam (here 2 pixels)
+    expect([6, 7, 8, 9].map((d) => featherWeight(d, 16, 'linear', 99))).toEqual([0, 0.25, 0.75, 1]);
+  });
+
   it('tiling a pointwise op reproduces the whole-image result exactly', async () => {
     const W = 301, H = 203;
     const img = randomImage(W, H, 7);

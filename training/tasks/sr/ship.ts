@@ -16,7 +16,7 @@ import { findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../.
 import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export/export';
-import { estimateGmacs } from '../../models/sr';
+import { estimateGmacs, receptiveRadius } from '../../models/sr';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
 import { onnxRunner, type SrRunner } from '../../eval/sr/runners';
 
@@ -126,7 +126,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
           : opts.degrade
             ? `Photo x${scale} upscaler for JPEGs and noisy photos (${rep.parameters} parameters, the quality-tier network): ${opts.init ? `${opts.init} ` : ''}fine-tuned with L1 on LR made by random blur, bicubic/bilinear/area downscaling, Gaussian/Poisson noise and JPEG re-encoding (quality ${(opts.degrade.jpegQuality as number[] | undefined)?.join('-') ?? '30-95'}), so it removes compression blocks and noise instead of sharpening them.`
             : `SRGAN-style x${scale} fine-tune (L1 + adversarial) of ${opts.init ? `the PSNR-trained ${opts.init}` : 'a PSNR-trained generator'}: sharper textures, lower PSNR.`),
-    tile: { size: tier === 'real-time' ? 256 : 128, overlap: tier === 'real-time' ? 8 : 16 },
+    tile: srTile(receptiveRadius(model)),
     tier,
     parameters: rep.parameters,
     gmacs256: +estimateGmacs(model, 256, 256).toFixed(3),
@@ -155,6 +155,15 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   log(`checkpoint copied to ${dest}`);
   model.dispose();
   return { entry, results };
+}
+
+/**
+ * The site's tiling for an SR network of this receptive radius (LR pixels): every tile drops its outer
+ * `radius` pixels in the seams (they saw padding) and blends over 4 more, so tiled output equals the
+ * whole-image run; 256 px tiles keep the re-computed overlap under ~45% of the work.
+ */
+export function srTile(radius: number): { size: number; overlap: number; margin: number } {
+  return { size: 256, overlap: 2 * radius + 4, margin: radius };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
