@@ -90,6 +90,18 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
     expect(id.metrics.kid).toBeGreaterThan(0);
   });
 
+  it('unseenFrom: the target share on the images after the first n is reported apart (the checkpoint pick never saw them)', async () => {
+    // identity for the first 8 inputs, a real winter photo for the last 4: winter only where the pick did not look
+    let k = 0;
+    const late = fn('late-winter', async (x) => (k++ < 8 ? x : data.testB[k % data.testB.length]));
+    const { metrics } = await evaluateTranslator(ctx, late, 'AtoB', { limit: 12, unseenFrom: 8 });
+    expect(metrics.unseen).toMatchObject({ from: 8, images: 4 });
+    expect(metrics.unseen!.calledTarget).toBeGreaterThanOrEqual(0.75);
+    expect(metrics.calledTarget).toBeLessThanOrEqual(0.5);
+    const all = await evaluateTranslator(ctx, fn('identity', async (x) => x), 'AtoB', { limit: 12, unseenFrom: 12 });
+    expect(all.metrics.unseen).toBeUndefined(); // nothing left after the first 12
+  });
+
   it('eval translation on a third-party-style ONNX file writes a report and a grid of 8 translations at 256 px', async () => {
     const out = path.join(tmp, 'eval');
     const lines: string[] = [];

@@ -67,6 +67,7 @@ export async function runTranslationEval(o: {
   manifest: string;
   range: string;
   limit?: number;
+  unseenFrom?: number;
   out: string;
   judgeDir?: string;
   backend: string;
@@ -94,7 +95,7 @@ export async function runTranslationEval(o: {
     await fs.mkdir(o.out, { recursive: true });
     const stem = `${data.dataset}-${direction}-${path.basename(o.model).replace(/\.onnx$/, '')}`;
     const gridFile = path.join(o.out, `${stem}.png`);
-    const { metrics, grid } = await evaluateTranslator(ctx, r.translator, direction, { limit: o.limit, gridFile });
+    const { metrics, grid } = await evaluateTranslator(ctx, r.translator, direction, { limit: o.limit, gridFile, unseenFrom: o.unseenFrom });
     const [src, tgt] = direction === 'AtoB' ? (['A', 'B'] as const) : (['B', 'A'] as const);
     const reference = {
       realTargetCalledTarget: ctx.real[tgt].shares[tgt],
@@ -128,6 +129,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .option('--manifest <file>', 'manifest for ids and tensor specs', MANIFEST)
     .option('--range <lo,hi>', 'pixel range of an ONNX model without a manifest entry: -1,1 or 0,1', '-1,1')
     .option('--limit <n>', 'at most this many test images', int('--limit'))
+    .option('--unseen-from <n>', 'also report the target share on the test images after the first n (those a learning curve with --limit n did not score, so a checkpoint picked by it was not picked on them)', int('--unseen-from'))
     .option('--out <folder>', 'where the grid PNG and the JSON report go', path.join('runs', 'eval'))
     .option('--judge-dir <folder>', 'judge to use (default: checkpoints/classifiers/<dataset>)')
     .option('--backend <name>', 'tfjs backend for the judge and tfjs checkpoints', 'wasm')

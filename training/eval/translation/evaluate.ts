@@ -30,6 +30,12 @@ export interface TranslationMetrics {
   kid: number;
   score: number;
   msPerImage: number;
+  /**
+   * The target share on the test images after the first `unseenFrom` (the images a learning curve
+   * scored and a checkpoint pick looked at): a pick by the best of many noisy checkpoints is biased
+   * upward on the images it was picked on, not on these.
+   */
+  unseen?: { from: number; images: number; calledTarget: number };
 }
 
 export interface EvalContext {
@@ -56,9 +62,10 @@ const meanOf = (v: number[]) => {
 };
 
 /** Judges a set of (input, output) pairs of one direction. */
-export async function scorePairs(ctx: EvalContext, direction: Direction, inputs: RgbImage[], outputs: RgbImage[], msPerImage = NaN): Promise<TranslationMetrics> {
+export async function scorePairs(ctx: EvalContext, direction: Direction, inputs: RgbImage[], outputs: RgbImage[], msPerImage = NaN, unseenFrom?: number): Promise<TranslationMetrics> {
   const { probs, features } = await judge(ctx.judge, outputs);
   const s = classShares(probs);
+  const rest = unseenFrom !== undefined && unseenFrom > 0 && unseenFrom < probs.length ? classShares(probs.slice(unseenFrom)) : null;
   const stats = inputs.map((x, i) => structureStats(x, outputs[i]));
   const target = direction === 'AtoB' ? 'B' : 'A';
   const m = {
@@ -71,6 +78,7 @@ export async function scorePairs(ctx: EvalContext, direction: Direction, inputs:
     kid: kid(features, ctx.real[target].features),
     score: 0,
     msPerImage,
+    ...(rest ? { unseen: { from: unseenFrom!, images: probs.length - unseenFrom!, calledTarget: direction === 'AtoB' ? rest.B : rest.A } } : {}),
   };
   m.score = heldOutScore(m);
   return m;
@@ -81,7 +89,7 @@ export async function evaluateTranslator(
   ctx: EvalContext,
   model: Translator,
   direction: Direction,
-  opts: { limit?: number; gridFile?: string; gridImages?: number; log?: (l: string) => void } = {},
+  opts: { limit?: number; gridFile?: string; gridImages?: number; log?: (l: string) => void; unseenFrom?: number } = {},
 ): Promise<{ metrics: TranslationMetrics; grid: string | null }> {
   const src = (direction === 'AtoB' ? ctx.data.testA : ctx.data.testB).slice(0, opts.limit);
   const inputs: RgbImage[] = [];
@@ -99,7 +107,7 @@ export async function evaluateTranslator(
     inputs.push(x);
     outputs.push(y);
   }
-  const metrics = await scorePairs(ctx, direction, inputs, outputs, ms / Math.max(1, src.length));
+  const metrics = await scorePairs(ctx, direction, inputs, outputs, ms / Math.max(1, src.length), opts.unseenFrom);
   let grid: string | null = null;
   if (opts.gridFile) {
     await writeTranslationGrid(opts.gridFile, inputs, outputs, opts.gridImages ?? 8);
@@ -130,6 +138,7 @@ export function describeMetrics(m: TranslationMetrics, direction: Direction): st
   return (
     `${m.images} test images at 256x256: called target (${dst}) ${pct(m.calledTarget)}, source (${src}) ${pct(m.calledSource)}, other ${pct(m.calledOther)}; ` +
     `detail ${m.detail.toFixed(2)}, edges ${m.edges.toFixed(2)}, KID ${m.kid.toFixed(4)}, score ${m.score.toFixed(3)}` +
-    (Number.isFinite(m.msPerImage) ? `; ${m.msPerImage.toFixed(0)} ms per image` : '')
+    (Number.isFinite(m.msPerImage) ? `; ${m.msPerImage.toFixed(0)} ms per image` : '') +
+    (m.unseen ? `; called target on the ${m.unseen.images} images after the first ${m.unseen.from}: ${pct(m.unseen.calledTarget)}` : '')
   );
 }

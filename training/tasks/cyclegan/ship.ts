@@ -148,7 +148,8 @@ async function main(): Promise<void> {
     const model = await onnxTranslator(files[d.id], spec, [-1, 1]);
     const id = d.id;
     const grid = path.join('docs', 'models', `${id}.png`);
-    const { metrics: m } = await evaluateTranslator(ctx, model, d.direction, { gridFile: grid, gridImages: 8, log });
+    // the curve (and so the pick) saw only the first curve.limit test images: report the rest apart
+    const { metrics: m } = await evaluateTranslator(ctx, model, d.direction, { gridFile: grid, gridImages: 8, log, unseenFrom: curve.limit ?? undefined });
     await model.dispose();
     const [src, tgt] = d.direction === 'AtoB' ? (['A', 'B'] as const) : (['B', 'A'] as const);
     const reference = {
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
           dataset: `${dataset}/test${src}`,
           metrics: {
             classifierTargetShare: round(m.calledTarget),
+            ...(m.unseen ? { classifierTargetShareUnseen: round(m.unseen.calledTarget), unseenImages: m.unseen.images } : {}),
             calledSource: round(m.calledSource),
             calledOther: round(m.calledOther),
             detail: round(m.detail),
@@ -272,7 +274,8 @@ async function writeCard(a: {
 | metric | value | reading |
 |---|---|---|
 | called "${d.to}" by the judge | ${pct(m.calledTarget)} | real ${d.to} test images: ${pct(ref.realTarget)}; the untranslated inputs: ${pct(ref.inputsCalledTarget)} |
-| called "${d.from}" / "other" | ${pct(m.calledSource)} / ${pct(m.calledOther)} | "other" = blurred, washed-out, noisy or broken |
+${m.unseen ? `| called "${d.to}" on the ${m.unseen.images} test images after the first ${m.unseen.from} | ${pct(m.unseen.calledTarget)} | the learning curve (and so the checkpoint pick) saw only the first ${m.unseen.from}: the best of many noisy checkpoints is biased upward there, not here |
+` : ''}| called "${d.from}" / "other" | ${pct(m.calledSource)} / ${pct(m.calledOther)} | "other" = blurred, washed-out, noisy or broken |
 | detail ratio (output / input gradient) | ${m.detail.toFixed(2)} | below 1 = blurrier than the photo |
 | edge correlation with the input | ${m.edges.toFixed(2)} | 1 = the photo's structure kept exactly |
 | KID vs real ${d.to} test images | ${m.kid.toFixed(4)} | the untranslated inputs: ${ref.inputsKid.toFixed(4)} (lower is closer) |
