@@ -223,16 +223,15 @@ export function countParameters(model: tfl.LayersModel): number {
  * Throws on a strided or pooling layer, where the radius would need another formula.
  */
 export function receptiveRadius(model: tfl.LayersModel): number {
+  const first = (v: number[] | number | undefined, d: number) => (Array.isArray(v) ? Math.max(...v) : (v ?? d));
   const radius = new Map<string, number>();
   for (const layer of model.layers) {
     const inputs = layer.inboundNodes.flatMap((n) => n.inboundLayers);
     let r = Math.max(0, ...inputs.map((l) => radius.get(l.name) ?? 0));
-    const cfg = layer.getConfig() as { kernelSize?: number[] | number; strides?: number[] | number; dilationRate?: number[] | number; padding?: unknown };
-    const first = (v: number[] | number | undefined, d: number) => (Array.isArray(v) ? Math.max(...v) : (v ?? d));
+    const cfg = layer.getConfig() as { kernelSize?: number[] | number; strides?: number[] | number; dilationRate?: number[] | number };
     if (cfg.kernelSize !== undefined) {
       if (first(cfg.strides, 1) !== 1) throw new Error(`receptiveRadius: layer ${layer.name} has stride ${first(cfg.strides, 1)}; only stride-1 networks are supported`);
       r += Math.floor((first(cfg.kernelSize, 1) - 1) / 2) * first(cfg.dilationRate, 1);
-      // a 'valid' conv after explicit padding: the padding layer shrank nothing, the conv reaches as far
     } else if (/pool/i.test(layer.getClassName())) {
       throw new Error(`receptiveRadius: layer ${layer.name} (${layer.getClassName()}) is not supported`);
     }
