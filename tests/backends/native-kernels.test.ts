@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
 import { NATIVE_KERNELS, nativeStats, registerNativeBackend, setFilterGradMethod, setNativeStrict } from '../../training/backends/native/kernels';
+import { IM2COL_CHUNK_FLOATS } from '../../training/backends/native/graphs';
 import {
   compareOn,
   conv2dTransposeErrors,
@@ -158,6 +159,33 @@ describe('DepthwiseConv2dNative and its two gradients on native match cpu', () =
   }
 });
 
+describe('Conv2DBackpropFilter im2col in several tap chunks', () => {
+  it('a filter gradient too large for one im2col buffer equals the swapped-axes Conv', async () => {
+    // stride 2: 9 taps x 64 x 64 x 64 floats fit one im2col buffer; stride 1: 9 x 128 x 128 x 64
+    // floats exceed IM2COL_CHUNK_FLOATS, so the taps go in two MatMuls, concatenated
+    const xShape = [1, 128, 128, 64];
+    const dyShape = [1, 64, 64, 48];
+    expect(9 * 64 * 64 * 64).toBeLessThan(IM2COL_CHUNK_FLOATS);
+    expect(9 * 128 * 128 * 64).toBeGreaterThan(IM2COL_CHUNK_FLOATS);
+    const xv = randomValues(sizeOf(xShape), 11);
+    const dyv = randomValues(sizeOf(dyShape), 12);
+    const run = async (method: 'im2col' | 'conv', stride: number, shape: number[]) => {
+      setFilterGradMethod(method);
+      const dy = stride === 1 ? randomValues(sizeOf(shape), 13) : dyv;
+      const r = await runOn('native', () =>
+        kernel(tf.Conv2DBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dy, shape) }, { strides: stride, pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], filterShape: [3, 3, 64, shape[3]] }),
+      );
+      setFilterGradMethod('auto');
+      return r.values;
+    };
+    for (const [stride, shape] of [[2, dyShape], [1, [1, 128, 128, 8]]] as const) {
+      const viaConv = await run('conv', stride, [...shape]);
+      const viaIm2col = await run('im2col', stride, [...shape]);
+      expect(relError(viaConv, viaIm2col), `stride ${stride}`).toBeLessThanOrEqual(TOL);
+    }
+  });
+});
+
 describe('BatchMatMul / _FusedMatMul on native match cpu', () => {
   const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
     { a: [1, 7, 5], b: [1, 5, 3], ta: false, tb: false },
@@ -198,7 +226,9 @@ describe('Sum / Mean on native match cpu (large float32 on onnxruntime, the rest
     { axis: [1, 2], keepDims: true },
     { axis: [1, 2], keepDims: false },
     { axis: [0, 1, 2], keepDims: false },
+    { axis: [0, 1, 2], keepDims: true },
     { axis: -1, keepDims: false },
+    { axis: [2, 3], keepDims: true },
     { axis: [2, 0], keepDims: true },
     { axis: [0, 1, 2, 3], keepDims: false },
   ];
