@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { initBackend } from '../training/backends';
+import { adam } from '../training/backends/fused-adam';
 import { loadOrt, SessionCache } from '../training/backends/native/ort';
 import { nativeStats, setFilterGradMethod } from '../training/backends/native/kernels';
 import { GraphBuilder, encodeModel } from '../training/export/onnx/builder';
@@ -162,7 +163,7 @@ function makeStep(m: LayersModel, inShape: number[]): { step: () => Promise<void
   const outShape = (tf.tidy(() => m.predict(tf.zeros(inShape))) as tf.Tensor).shape;
   const x = tf.randomUniform(inShape, -1, 1, 'float32', 1);
   const target = tf.randomUniform(outShape, -1, 1, 'float32', 2);
-  const opt = tf.train.adam(2e-4, 0.5, 0.999);
+  const opt = adam(2e-4, 0.5, 0.999); // the trainers' optimizer (fused update on wasm and native)
   const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
   return {
     step: async () => {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../data/unpaired';
 import { findLatestCheckpoint } from '../../checkpoint';
+import { adam } from '../../backends/fused-adam';
 import type { NetOptions } from '../../models/gan';
 import { diffAugment, parseDiffAugPolicy, type DiffAugPolicy } from '../../models/diffaugment';
 import type { GanLoss } from '../cyclegan/losses';
@@ -83,8 +84,8 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
   ) {
     this.diffAugPolicy = parseDiffAugPolicy(opts.diffAug ?? '');
     this.rng = new Rng(opts.seed);
-    this.optG = tf.train.adam(opts.lr, opts.beta1, 0.999) as tf.AdamOptimizer;
-    this.optD = tf.train.adam(opts.lrD, opts.beta1, 0.999) as tf.AdamOptimizer;
+    this.optG = adam(opts.lr, opts.beta1, 0.999);
+    this.optD = adam(opts.lrD, opts.beta1, 0.999);
   }
 
   /**

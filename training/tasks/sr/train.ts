@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../../backends';
+import { adam } from '../../backends/fused-adam';
 import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
@@ -168,8 +169,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     log(`--init is a x${modelScale} model: the x${o.scale} network starts from its weights (${rescaled.copied.length} layers copied; new: ${rescaled.fresh.join(', ')})`);
   }
   const discriminator = o.gan ? buildDiscriminator() : null;
-  const gOpt = tf.train.adam(o.lr, 0.9, 0.999, 1e-8);
-  const dOpt = discriminator ? tf.train.adam(o.dLr, 0.9, 0.999, 1e-8) : null;
+  const gOpt = adam(o.lr, 0.9, 0.999, 1e-8);
+  const dOpt = discriminator ? adam(o.dLr, 0.9, 0.999, 1e-8) : null;
   const models: Record<string, tfl.LayersModel> = { generator };
   const optimizers: Record<string, tf.Optimizer> = { generator: gOpt };
   if (discriminator && dOpt) {
