@@ -28,11 +28,17 @@ import {
   type ConvCase,
 } from './helpers';
 
-/** The shared cases plus stride 3 'valid' and an explicit pad. */
+/**
+ * The shared cases plus stride 3 'valid', an explicit pad, a generator's 3x3 stride-2 'same' layer
+ * on an even size, stride 3 on multiples of 3 and a PatchGAN-like 4x4 stride 2 with an explicit pad.
+ */
 const CASES: ConvCase[] = [
   ...CONV_CASES,
   { n: 2, h: 14, w: 13, ci: 3, co: 4, kh: 3, kw: 3, s: [3, 3], pad: 'valid' },
   { n: 2, h: 10, w: 9, ci: 4, co: 5, kh: 3, kw: 3, s: [2, 2], pad: 1 },
+  { n: 2, h: 10, w: 8, ci: 3, co: 6, kh: 3, kw: 3, s: [2, 2], pad: 'same' },
+  { n: 1, h: 12, w: 9, ci: 5, co: 4, kh: 3, kw: 3, s: [3, 3], pad: 'valid' },
+  { n: 1, h: 12, w: 12, ci: 4, co: 3, kh: 4, kw: 4, s: [2, 2], pad: 1 },
 ];
 
 const compare = (f: () => tf.Tensor) => compareOn('native', f);
