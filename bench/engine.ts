@@ -265,7 +265,7 @@ async function filterGradRows(): Promise<FilterGradRow[]> {
     { n: 1, h: 64, w: 64, ci: 32, co: 64, k: 3, s: 2, pad: 'same' as const, what: '3x3 s2 32->64 at 64' },
     { n: 1, h: 32, w: 32, ci: 128, co: 128, k: 3, s: 1, pad: 'same' as const, what: '3x3 128->128 at 32 (ResNet block)' },
     { n: 1, h: 64, w: 64, ci: 64, co: 128, k: 4, s: 2, pad: 'same' as const, what: 'PatchGAN 4x4 s2 64->128 at 64' },
-    { n: 16, h: 64, w: 64, ci: 48, co: 48, k: 3, s: 1, pad: 'same' as const, what: 'SR 3x3 48->48, batch 16 at 64' },
+    { n: 16, h: 32, w: 32, ci: 56, co: 56, k: 3, s: 1, pad: 'same' as const, what: 'SR 3x3 56->56, batch 16 of 32x32 LR patches (the shipped quality network)' },
   ];
   const rows: FilterGradRow[] = [];
   for (const c of classes) {
@@ -558,9 +558,10 @@ async function main(): Promise<void> {
     t.dispose();
     cycleRows.push(await both(`Full CycleGAN step (light generators ngf 32, PatchGANs ndf 64, ${crop}x${crop}, batch 1)`, flops, (b) => cycleGanRow(b, crop, flops, crop === 256 ? Math.min(steps, 2) : steps)));
   }
-  const sr = (): LayersModel => buildSrModel({ tier: 'quality', scale: 2, seed: 1 });
+  // the shipped quality network (sr-quality-x2: 56 features, 8 blocks, 489K parameters)
+  const sr = (): LayersModel => buildSrModel({ tier: 'quality', scale: 2, features: [56], blocks: 8, seed: 1 });
   const srFlops = 6 * 16 * probe(sr, 32);
-  if (!only) await both('SR quality-tier x2 step (48 features, 8 blocks, batch 16 of 32x32 LR patches)', srFlops, (b) => modelStepRow(b, sr, [16, 32, 32, 3], srFlops, steps));
+  if (!only) await both('SR quality-tier x2 step (56 features, 8 blocks, batch 16 of 32x32 LR patches)', srFlops, (b) => modelStepRow(b, sr, [16, 32, 32, 3], srFlops, steps));
 
   if (cpuSteps > 0) {
     log(`generator step on cpu (${cpuSteps}) ...`);
