@@ -25,7 +25,7 @@ import { registerWasmGradientKernels } from './wasm-kernels';
 import { registerFusedKernels } from './fused-kernels';
 import { registerGanvasGradients } from './gradients';
 import { registerCpuKernelFixes } from './cpu-kernels';
-import { loadOrt, PINNED_ORT_VERSION, DEFAULT_THREADS } from './native/ort';
+import { loadOrt, PINNED_ORT_VERSION, nativeThreads } from './native/ort';
 import { NATIVE_BACKEND, registerNativeBackend } from './native/kernels';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
@@ -358,10 +358,10 @@ async function probeNative(wasm: Probe): Promise<Probe> {
   return {
     ...base,
     usable: true,
-    why: `wasm with convolutions, their gradients and matrix products on onnxruntime-node ${ort.ort.version} CPU kernels (${DEFAULT_THREADS} threads)`,
+    why: `wasm with convolutions, their gradients and matrix products on onnxruntime-node ${ort.ort.version} CPU kernels (${nativeThreads()} threads${process.env.GANVAS_NATIVE_THREADS ? ', GANVAS_NATIVE_THREADS' : ''})`,
     activate: async (explicit) => {
       await activateWasm();
-      registerNativeBackend({ strict: explicit });
+      registerNativeBackend({ strict: explicit, threads: nativeThreads() });
       await activateTfBackend(NATIVE_BACKEND);
     },
   };

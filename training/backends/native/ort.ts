@@ -19,6 +19,18 @@ export const PINNED_ORT_VERSION = '1.30.0';
 /** Intra-op threads for every session: both cores of a typical laptop / CI machine. */
 export const DEFAULT_THREADS = 2;
 
+/**
+ * Intra-op threads the native backend uses: GANVAS_NATIVE_THREADS when set (e.g. 1 for each of two
+ * trainings sharing two cores, so neither waits on a descheduled worker), else DEFAULT_THREADS.
+ */
+export function nativeThreads(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.GANVAS_NATIVE_THREADS;
+  if (raw === undefined || raw === '') return DEFAULT_THREADS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`GANVAS_NATIVE_THREADS must be a whole number of threads from 1 to 256, got '${raw}'`);
+  return n;
+}
+
 interface OrtTensorLike {
   readonly data: unknown;
   readonly dims: readonly number[];
