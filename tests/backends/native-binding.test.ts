@@ -11,13 +11,23 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
-import { checkBindingShape, loadOrt, PINNED_ORT_VERSION, SessionCache } from '../../training/backends/native/ort';
+import { checkBindingShape, DEFAULT_THREADS, loadOrt, nativeThreads, PINNED_ORT_VERSION, SessionCache } from '../../training/backends/native/ort';
 import { nativeStats } from '../../training/backends/native/kernels';
 import { GraphBuilder, attr, encodeModel } from '../../training/export/onnx/builder';
 import { resnetGenerator } from '../../training/models/resnet-generator';
 
 const ROOT = path.resolve(__dirname, '../..');
 const require = createRequire(import.meta.url);
+
+describe('GANVAS_NATIVE_THREADS', () => {
+  it('sets the intra-op threads; unset or empty is the default; anything else is refused by name', () => {
+    expect(nativeThreads({})).toBe(DEFAULT_THREADS);
+    expect(nativeThreads({ GANVAS_NATIVE_THREADS: '' })).toBe(DEFAULT_THREADS);
+    expect(nativeThreads({ GANVAS_NATIVE_THREADS: '1' })).toBe(1);
+    expect(nativeThreads({ GANVAS_NATIVE_THREADS: '4' })).toBe(4);
+    for (const bad of ['0', '-2', '1.5', 'two']) expect(() => nativeThreads({ GANVAS_NATIVE_THREADS: bad })).toThrow(/GANVAS_NATIVE_THREADS must be a whole number/);
+  });
+});
 
 describe('onnxruntime-node internal binding (pinned)', () => {
   it(`package.json pins onnxruntime-node to exactly ${PINNED_ORT_VERSION}, and that version is installed`, () => {
