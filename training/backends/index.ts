@@ -355,13 +355,14 @@ async function probeNative(wasm: Probe): Promise<Probe> {
   if (!wasm.usable) return { ...base, usable: false, why: `needs the wasm backend, which is not usable: ${wasm.why}` };
   const ort = loadOrt();
   if (!ort.ok) return { ...base, usable: false, why: ort.why };
+  const threads = nativeThreads();
   return {
     ...base,
     usable: true,
-    why: `wasm with convolutions, their gradients and matrix products on onnxruntime-node ${ort.ort.version} CPU kernels (${nativeThreads()} threads${process.env.GANVAS_NATIVE_THREADS ? ', GANVAS_NATIVE_THREADS' : ''})`,
+    why: `wasm with convolutions, their gradients and matrix products on onnxruntime-node ${ort.ort.version} CPU kernels (${threads} thread${threads === 1 ? '' : 's'}${process.env.GANVAS_NATIVE_THREADS ? ', GANVAS_NATIVE_THREADS' : ''})`,
     activate: async (explicit) => {
       await activateWasm();
-      registerNativeBackend({ strict: explicit, threads: nativeThreads() });
+      registerNativeBackend({ strict: explicit, threads });
       await activateTfBackend(NATIVE_BACKEND);
     },
   };
