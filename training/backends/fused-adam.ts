@@ -13,12 +13,9 @@
  * tests/backends/fused-adam.test.ts checks it step by step against tf.train.adam.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapF32, type Info, type WasmKernelArgs } from './wasm-heap';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
-
-type Info = tf.TensorInfo;
-type KernelArgs = { inputs: Record<string, Info>; backend: BackendWasm; attrs: Record<string, unknown> };
 
 export const ADAM_UPDATE = 'GanvasAdamUpdate';
 
@@ -27,7 +24,7 @@ export const ADAM_UPDATE = 'GanvasAdamUpdate';
  * m' = beta1 m + (1 - beta1) g and v' = beta2 v + (1 - beta2) g^2; the bias corrections come as
  * attrs (oneMinusAccBeta1/2, read from the optimizer's own accumulators).
  */
-export function adamUpdateKernel({ inputs, backend, attrs }: KernelArgs): Info[] {
+export function adamUpdateKernel({ inputs, backend, attrs }: WasmKernelArgs): Info[] {
   const { value, m, v, gradient } = inputs;
   for (const [name, t] of Object.entries({ value, m, v, gradient })) {
     if (t.dtype !== 'float32') throw new Error(`${ADAM_UPDATE}: ${name} must be float32, got ${t.dtype}`);
@@ -41,8 +38,8 @@ export function adamUpdateKernel({ inputs, backend, attrs }: KernelArgs): Info[]
   const c2 = Number(attrs.oneMinusAccBeta2);
   const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
   // views only after every output exists: makeOutput may grow (detach) the heap
-  const [w, m0, v0, g] = [value, m, v, gradient].map((t) => backend.typedArrayFromHeap(t) as Float32Array);
-  const [w1, m1, v1] = outs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
+  const [w, m0, v0, g] = [value, m, v, gradient].map((t) => heapF32(backend, t));
+  const [w1, m1, v1] = outs.map((t) => heapF32(backend, t));
   const a1 = 1 - b1;
   const a2 = 1 - b2;
   // the bias corrections as one scale and one reciprocal: two divisions less per element,

@@ -34,19 +34,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_UPDATE, adamUpdateKernel } from './fused-adam';
-
-type Info = tf.TensorInfo;
-type KernelArgs = { inputs: Record<string, Info>; backend: BackendWasm; attrs: Record<string, unknown> };
+import { heapF32 as heap, type Info, type WasmKernelArgs as KernelArgs } from './wasm-heap';
 
 export const INSTANCE_NORM = 'GanvasInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'GanvasInstanceNormGrad';
 export const MIRROR_PAD_GRAD = 'GanvasMirrorPadGrad';
 
 const FUSED_BACKENDS = ['wasm', 'native'];
-
-function heap(backend: BackendWasm, info: Info): Float32Array {
-  return backend.typedArrayFromHeap(info) as Float32Array;
-}
 
 function requireFloat32(op: string, ...infos: Info[]): void {
   for (const i of infos) if (i.dtype !== 'float32') throw new Error(`${op}: only float32 is supported, got ${i.dtype}`);

@@ -23,9 +23,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-type Info = tf.TensorInfo;
-type Inputs = Record<string, Info>;
-type Attrs = Record<string, unknown>;
+import { heapF32, type Info, type WasmKernelArgs } from './wasm-heap';
+
+type Inputs = WasmKernelArgs['inputs'];
+type Attrs = WasmKernelArgs['attrs'];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
 function run(backend: BackendWasm, kernelName: string, inputs: Inputs, attrs: Attrs = {}): Info {
@@ -60,8 +61,8 @@ function flipFilter(backend: BackendWasm, filter: Info): Info {
   const [kh, kw, a, b] = filter.shape;
   const out = backend.makeOutput([kh, kw, a, b], 'float32');
   // read the views after makeOutput: allocating may grow (and detach) the wasm heap
-  const src = backend.typedArrayFromHeap(filter) as Float32Array;
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = heapF32(backend, filter);
+  const dst = heapF32(backend, out);
   const ab = a * b;
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
@@ -89,8 +90,8 @@ function im2col(
   const { r0, rows, kw, oh, ow, sh, sw, top, left } = g;
   const p = n * oh * ow;
   const out = backend.makeOutput([1, rows * kw * ci, p], 'float32');
-  const src = backend.typedArrayFromHeap(xt) as Float32Array;
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = heapF32(backend, xt);
+  const dst = heapF32(backend, out);
   for (let i = r0; i < r0 + rows; i++) {
     for (let j = 0; j < kw; j++) {
       // output columns q whose input column j + q*sw - left lies inside [0, w)
@@ -191,7 +192,7 @@ function checkNhwc(kernel: string, dataFormat: unknown): void {
 }
 
 /** dW[kh,kw,ci,co] = sum over n,oh,ow of x[n, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[n,oh,ow,co]. */
-function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): Info {
+function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): Info {
   const { x, dy } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   checkNhwc('Conv2DBackpropFilter', dataFormat);
@@ -242,8 +243,8 @@ function phases(size: number, k: number, s: number, pad: number): Phase[] {
 function subFilter(backend: BackendWasm, filter: Info, py: Phase, px: Phase, sh: number, sw: number): Info {
   const [, kw, ci, co] = filter.shape;
   const out = backend.makeOutput([py.taps, px.taps, co, ci], 'float32');
-  const src = backend.typedArrayFromHeap(filter) as Float32Array;
-  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const src = heapF32(backend, filter);
+  const dst = heapF32(backend, out);
   let d = 0;
   for (let m = 0; m < py.taps; m++) {
     const kh = py.r + (py.taps - 1 - m) * sh;
@@ -281,8 +282,8 @@ function conv2DBackpropInputStrided(backend: BackendWasm, dy: Info, filter: Info
         free(backend, f);
       }
       // scatter the phase into dx (zeros where no tap reaches)
-      const src = part ? (backend.typedArrayFromHeap(part) as Float32Array) : null;
-      const dst = backend.typedArrayFromHeap(dx) as Float32Array;
+      const src = part ? heapF32(backend, part) : null;
+      const dst = heapF32(backend, dx);
       for (let b = 0; b < n; b++) {
         for (let qy = 0; qy < py.count; qy++) {
           const y = (py.qStart + qy) * sh + py.r - info.padInfo.top;
@@ -308,7 +309,7 @@ function conv2DBackpropInputStrided(backend: BackendWasm, dy: Info, filter: Info
  * dx: stride 1 is a conv of dy with the flipped, in/out-swapped filter; larger strides go
  * through conv2DBackpropInputStrided. Padded so that dx has inputShape.
  */
-function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): Info {
+function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): Info {
   const { dy, filter } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   checkNhwc('Conv2DBackpropInput', dataFormat);
@@ -327,7 +328,7 @@ function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: Inputs; backe
   return out;
 }
 
-function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): Info {
+function depthwiseBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): Info {
   const { dy, filter } = inputs;
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   const info = backend_util.computeConv2DInfo(
@@ -359,7 +360,7 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: Inputs; ba
   return out;
 }
 
-function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): Info {
+function depthwiseBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): Info {
   const { x, dy } = inputs;
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = backend_util.computeConv2DInfo(
@@ -414,7 +415,7 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: Inputs; b
   return out;
 }
 
-type KernelImpl = (args: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }) => Info;
+type KernelImpl = (args: WasmKernelArgs) => Info;
 
 /** The kernels this module adds or replaces on the wasm backend. */
 export const WASM_GRADIENT_KERNELS: Record<string, KernelImpl> = {
