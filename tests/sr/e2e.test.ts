@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { trainSr, type SrTrainOptions } from '../../training/tasks/sr/train';
-import { findLatestCheckpoint, loadLayersModel } from '../../training/checkpoint';
+import { findGeneratorFolder, findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../training/checkpoint';
 import { exportOnnx } from '../../training/export/export';
 import { DEFAULT_SR_ROOT, evaluateSet } from '../../training/eval/sr/evaluate';
 import { onnxRunner, tfjsRunner } from '../../training/eval/sr/runners';
@@ -139,6 +139,39 @@ describe.skipIf(!haveData)('SR end to end', () => {
     expect(m4.getLayer('tail_conv').getWeights()[0].shape).toEqual([3, 3, 8, 48]);
     await expect(trainSr({ ...base(), features: undefined, scale: 2, out: path.join(dir, 'x4'), resume: true, steps: 3, valSet: undefined })).rejects.toThrow(/is a x4 model, but --scale is 2/);
   }, 240_000);
+
+  it('keeps a weight average (--ema): validated beside the trained weights, checkpointed, resumed exactly, exported', async () => {
+    logs.length = 0;
+    const o = { ...base(), ema: 0.5, valEvery: 3 };
+    await trainSr({ ...o, out: path.join(dir, 'ema-a') });
+    await trainSr({ ...o, out: path.join(dir, 'ema-b'), stopAfter: 3 });
+    // without the flag, a resumed run keeps the checkpoint's average
+    await trainSr({ ...base(), valEvery: 3, out: path.join(dir, 'ema-b'), resume: true });
+    expect(logs.filter((l) => /^weight average \(EMA\) of the generator, decay 0\.5$/.test(l))).toHaveLength(3);
+    expect(logs.some((l) => /step 3: Set5 x2 Y-PSNR \d+\.\d{3} dB \[EMA; trained weights \d+\.\d{3} dB\]/.test(l))).toBe(true);
+    const ca = (await findLatestCheckpoint(path.join(dir, 'ema-a', 'checkpoints')))!;
+    const cb = (await findLatestCheckpoint(path.join(dir, 'ema-b', 'checkpoints')))!;
+    const st = await readCheckpointState(ca);
+    expect(st.models).toEqual(['generator', 'generator-ema']);
+    expect(st.state.ema).toEqual({ decay: 0.5, updates: 6 });
+    expect((await readCheckpointState(cb)).state.ema).toEqual({ decay: 0.5, updates: 6 });
+    const hist = st.state.valHistory as { step: number; psnr: number; raw?: number }[];
+    expect(hist.map((h) => h.step)).toEqual([3, 6]);
+    expect(hist.every((h) => Number.isFinite(h.raw) && h.raw !== h.psnr)).toBe(true);
+    const load = async (c: string, name: string) => (await loadLayersModel(path.join(c, 'models', name))).getWeights().map((w) => Array.from(w.dataSync()));
+    const emaA = await load(ca, 'generator-ema');
+    expect(await load(cb, 'generator-ema')).toEqual(emaA); // killed and resumed: the same average
+    expect(emaA[0]).not.toEqual((await load(ca, 'generator'))[0]);
+    // export and eval take the average from a run folder or checkpoint
+    expect(await findGeneratorFolder(path.join(dir, 'ema-a'))).toBe(path.join(ca, 'models', 'generator-ema'));
+    expect((await loadLayersModel(path.join(dir, 'ema-a', 'model'))).getWeights().map((w) => Array.from(w.dataSync()))).toEqual(emaA);
+    // a run without an average gains one on --resume --ema, started at the resumed weights
+    await trainSr({ ...base(), out: path.join(dir, 'ema-c'), stopAfter: 3 });
+    await trainSr({ ...base(), out: path.join(dir, 'ema-c'), resume: true, ema: 0.5 });
+    expect(logs.some((l) => /^weight average \(EMA\) of the generator, decay 0\.5, started at the resumed weights$/.test(l))).toBe(true);
+    expect((await readCheckpointState((await findLatestCheckpoint(path.join(dir, 'ema-c', 'checkpoints')))!)).state.ema).toEqual({ decay: 0.5, updates: 3 });
+    await expect(trainSr({ ...base(), out: path.join(dir, 'ema-d'), ema: 1 })).rejects.toThrow(/--ema must be a decay strictly between 0 and 1/);
+  }, 120_000);
 
   it('a NaN loss rolls back to the last checkpoint with half the learning rate and says so', async () => {
     logs.length = 0;

@@ -111,13 +111,18 @@ export async function findLatestCheckpoint(dir: string): Promise<string | null> 
 
 /**
  * The saved generator of a run folder (its newest checkpoint), of a checkpoints folder, or of one
- * checkpoint (step-N); null when `dir` is none of these.
+ * checkpoint (step-N); null when `dir` is none of these. A checkpoint that also holds the
+ * weight average (`generator-ema`, training/models/weight-average.ts) gives that one: it is the
+ * model validation scored and the one that is exported and shipped.
  */
 export async function findGeneratorFolder(dir: string): Promise<string | null> {
   const latest = (await findLatestCheckpoint(path.join(dir, 'checkpoints'))) ?? (await findLatestCheckpoint(dir));
-  if (latest) return path.join(latest, 'models', 'generator');
-  const one = path.join(dir, 'models', 'generator');
-  return (await exists(path.join(one, 'model.json'))) ? one : null;
+  const ckpt = latest ?? dir;
+  for (const name of ['generator-ema', 'generator']) {
+    const folder = path.join(ckpt, 'models', name);
+    if (await exists(path.join(folder, 'model.json'))) return folder;
+  }
+  return null;
 }
 
 /**
@@ -147,10 +152,10 @@ export async function loadCheckpoint(
   return { path: checkpointDir, step: meta.step, state: meta.state, tensors };
 }
 
-/** Reads the JSON part of a checkpoint (step, state) without touching any tensor. */
-export async function readCheckpointState(checkpointDir: string): Promise<{ step: number; state: Record<string, unknown> }> {
+/** Reads the JSON part of a checkpoint (step, state, names of its models) without touching any tensor. */
+export async function readCheckpointState(checkpointDir: string): Promise<{ step: number; state: Record<string, unknown>; models: string[] }> {
   const meta = await readMeta(checkpointDir);
-  return { step: meta.step, state: meta.state };
+  return { step: meta.step, state: meta.state, models: meta.models };
 }
 
 async function readMeta(checkpointDir: string): Promise<Meta> {

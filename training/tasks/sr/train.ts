@@ -10,7 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../../backends';
 import { adam } from '../../backends/fused-adam';
-import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint, saveLayersModel } from '../../checkpoint';
+import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { watchInterrupts } from '../../checkpoint/interrupt';
@@ -21,6 +21,7 @@ import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } 
 import { buildDiscriminator, buildSrModel, srModelAtScale, srScaleOf, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
+import { averagedName, checkDecay, WeightAverage } from '../../models/weight-average';
 
 export interface SrTrainOptions {
   tier: SrTier;
@@ -60,6 +61,12 @@ export interface SrTrainOptions {
   limit?: number;
   /** Start from the weights of this checkpoint folder / model folder (fine-tune, GAN). */
   init?: string;
+  /**
+   * Keep an exponential moving average of the generator's weights with this decay (e.g. 0.999;
+   * training/models/weight-average.ts): validated, checkpointed as `generator-ema` and shipped.
+   * A run whose checkpoint has an average keeps it on --resume without the flag.
+   */
+  ema?: number;
   gan: boolean;
   ganLoss: 'bce' | 'lsgan';
   advWeight: number;
@@ -95,11 +102,14 @@ interface TrainState extends Record<string, unknown> {
   lrMult: number;
   elapsedSeconds: number;
   options: Record<string, unknown>;
-  valHistory: { step: number; psnr: number; degraded?: number }[];
+  /** psnr/degraded: the model validated (the weight average when there is one); raw: the trained weights' clean PSNR beside it */
+  valHistory: { step: number; psnr: number; degraded?: number; raw?: number }[];
   nanRollbacks: number;
   /** the tfjs backend of the invocation that wrote the checkpoint */
   backend?: string;
   degradeStats?: DegradeStats;
+  /** the weight average's decay and update count (absent: no average) */
+  ema?: { decay: number; updates: number };
 }
 
 export function learningRate(o: Pick<SrTrainOptions, 'lr' | 'lrMin' | 'steps' | 'schedule' | 'warmup'>, step: number, timeFraction = 0): number {
@@ -179,6 +189,16 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   }
   log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}`);
 
+  // The weight average: asked for with --ema, or kept from the checkpoint being resumed.
+  const saved = latest ? await readCheckpointState(latest) : null;
+  const savedEma = saved?.models.includes(averagedName('generator')) ? (saved.state as TrainState).ema : undefined;
+  const emaDecay = o.ema !== undefined ? checkDecay(o.ema) : savedEma?.decay;
+  const average = emaDecay !== undefined ? await WeightAverage.start(generator, emaDecay) : null;
+  if (average) {
+    if (savedEma) models[averagedName('generator')] = average.model;
+    log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
+  }
+
   const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, degrade: o.degrade ?? null };
   if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
@@ -191,6 +211,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     const r = await loadCheckpoint(latest, { models, optimizers });
     step = r.step;
     state = r.state as TrainState;
+    if (average && savedEma) average.updates = savedEma.updates;
+    if (average) models[averagedName('generator')] = average.model;
     // Batch/patch may change across resumes: keep the history for the model card.
     const prev = state.options as { batch?: number; patch?: number; history?: unknown[] };
     if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch) {
@@ -198,6 +220,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     } else state.options = { ...archOptions, history: prev.history ?? [] };
     log(`resumed from ${latest} at step ${step}`);
   }
+  if (average && !latest) models[averagedName('generator')] = average.model;
   let rng = new Rng(state.rng);
   state.degradeStats ??= { clean: 0, degraded: 0, failed: 0 };
   state.backend = report.name;
@@ -210,18 +233,24 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     if (valTag) valDegraded = await loadBenchmarkPairs(o.valSet, o.scale, { limit: o.valLimit, degrade: o.valDegrade });
   }
   let lastValDegraded: number | undefined = state.valHistory.at(-1)?.degraded;
+  let lastValRaw: number | undefined;
+  // Validates the model that would be shipped: the weight average when there is one (and the
+  // trained weights beside it, clean only, so the log shows what the average gains).
   const validate = async (): Promise<number | undefined> => {
     if (!valPairs) return undefined;
-    const runner = tfjsRunner(generator, { name: 'val', scale: o.scale, range: [0, 1] });
+    const runner = tfjsRunner(average?.model ?? generator, { name: 'val', scale: o.scale, range: [0, 1] });
     const r = await evaluatePairs(runner, valPairs, o.valSet!, o.scale);
     lastValDegraded = valDegraded ? (await evaluatePairs(runner, valDegraded, o.valSet!, o.scale)).psnr : undefined;
-    state.valHistory.push({ step, psnr: r.psnr, ...(lastValDegraded !== undefined ? { degraded: lastValDegraded } : {}) });
+    lastValRaw = average ? (await evaluatePairs(tfjsRunner(generator, { name: 'val-raw', scale: o.scale, range: [0, 1] }), valPairs, o.valSet!, o.scale)).psnr : undefined;
+    state.valHistory.push({ step, psnr: r.psnr, ...(lastValDegraded !== undefined ? { degraded: lastValDegraded } : {}), ...(lastValRaw !== undefined ? { raw: lastValRaw } : {}) });
     return r.psnr;
   };
-  const valLine = (v: number) => `${o.valSet} x${o.scale} Y-PSNR ${v.toFixed(3)} dB${lastValDegraded !== undefined ? ` (${valTag}: ${lastValDegraded.toFixed(3)} dB)` : ''}`;
+  const valLine = (v: number) =>
+    `${o.valSet} x${o.scale} Y-PSNR ${v.toFixed(3)} dB${lastValDegraded !== undefined ? ` (${valTag}: ${lastValDegraded.toFixed(3)} dB)` : ''}${lastValRaw !== undefined ? ` [EMA; trained weights ${lastValRaw.toFixed(3)} dB]` : ''}`;
 
   const save = async (): Promise<string> => {
     state.rng = rng.state();
+    if (average) state.ema = average.state();
     return saveCheckpoint(ckptDir, { step, models, optimizers, state }, { keep: o.keep });
   };
 
@@ -312,19 +341,25 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       const newMult = state.lrMult * 0.5;
       bar?.stop();
       if (!back) throw new Error(`loss became ${lossValue} at step ${step} before any checkpoint was written; lower --lr (now ${o.lr})`);
-      const r = await loadCheckpoint(back, { models, optimizers });
+      // A checkpoint from before the weight average started (the resumed one) restarts it there.
+      const backHasAverage = (await readCheckpointState(back)).models.includes(averagedName('generator'));
+      const targets = backHasAverage ? models : Object.fromEntries(Object.entries(models).filter(([name]) => name !== averagedName('generator')));
+      const r = await loadCheckpoint(back, { models: targets, optimizers });
+      if (average && !backHasAverage) average.restartAt(generator);
       step = r.step;
       const rolls = state.nanRollbacks;
       state = r.state as TrainState;
       state.lrMult = newMult;
       state.nanRollbacks = rolls;
       rng = new Rng(state.rng);
+      if (average && state.ema) average.updates = state.ema.updates;
       log(`loss was ${lossValue}: rolled back to ${back} (step ${step}) and lowered the learning rate x${newMult} (rollback #${rolls})`);
       if (rolls > 5) throw new Error('loss keeps diverging after 5 rollbacks; giving up (try a lower --lr)');
       bar?.start(o.steps, step, { tier: o.tier, scale: o.scale, loss: '-', sps: '-', val: lastVal?.toFixed(2) ?? '-' });
       continue;
     }
     lastLoss = lossValue;
+    average?.update(generator);
     step++;
     const secs = (performance.now() - startTime) / 1000;
     state.elapsedSeconds = startElapsed + secs;
@@ -355,8 +390,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     `${stoppedBy === 'time' ? `stopped early (${interrupts.requested ? 'signal' : '--max-minutes / --budget-minutes / --stop-after'})` : 'done'} at step ${step}/${o.steps}: loss ${lastLoss.toFixed(4)}` +
       `${lastVal !== undefined ? `, ${valLine(lastVal)}` : ''}${o.degrade ? `, patches clean/degraded/failed ${state.degradeStats!.clean}/${state.degradeStats!.degraded}/${state.degradeStats!.failed}` : ''}, ${sps.toFixed(2)} steps/s, total ${(state.elapsedSeconds / 60).toFixed(1)} min; checkpoint ${lastCkptPath}`,
   );
-  // A plain model folder next to the checkpoints, for export and eval.
-  await saveLayersModel(path.join(o.out, 'model'), generator);
+  // A plain model folder next to the checkpoints, for export and eval (the weight average when kept).
+  await saveLayersModel(path.join(o.out, 'model'), average?.model ?? generator);
   await writeFileAtomic(
     path.join(o.out, 'summary.json'),
     JSON.stringify({ step, steps: o.steps, elapsedSeconds: state.elapsedSeconds, backend: report.name, lastLoss, valHistory: state.valHistory, options: archOptions, parameters: generator.countParams(), data: o.data, nanRollbacks: state.nanRollbacks, degradeStats: state.degradeStats }, null, 1),
