@@ -102,9 +102,10 @@ describe('CycleGAN training', () => {
     });
   }
 
-  it('divergence: a NaN weight makes the loop roll back to the last checkpoint with half the LR', async () => {
+  it('divergence: a NaN weight makes the loop roll back to the last checkpoint with half the LR (weight averages too)', async () => {
     const o = base({
       steps: 5,
+      ema: 0.9,
       onStep: (m, t) => {
         // onStep runs before that step's checkpoint, so poisoning at 3 leaves checkpoint 2 clean.
         if (m.step === 3 && t.lrScale === 1) {
@@ -123,6 +124,11 @@ describe('CycleGAN training', () => {
     expect(rb.step).toBe(2);
     expect(rb.checkpoint).toMatch(/step-00000002$/);
     expect(Number.isFinite(r.trainer.G.getWeights()[0].dataSync()[0])).toBe(true);
+    // both generators' averages are checkpointed, restored by the rollback (their count with them) and finite
+    const last = await readCheckpointState((await findLatestCheckpoint(path.join(o.out, 'checkpoints')))!);
+    expect(last.models).toEqual(expect.arrayContaining(['G-ema', 'F-ema']));
+    expect(last.state.ema).toEqual({ decay: 0.9, updates: 5 });
+    for (const a of Object.values(r.trainer.averages)) expect(a.average.model.getWeights().every((w) => w.dataSync().every(Number.isFinite))).toBe(true);
     r.trainer.dispose();
   });
 

@@ -32,7 +32,6 @@
  * the first backward pass; a fused kernel has no gradient of its own), and plain tf ops otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_UPDATE, adamUpdateKernel } from './fused-adam';
 import { heapF32 as heap, type Info, type WasmKernelArgs as KernelArgs } from './wasm-heap';
 

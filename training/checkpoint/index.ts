@@ -117,9 +117,17 @@ export async function findLatestCheckpoint(dir: string): Promise<string | null> 
  */
 export async function findGeneratorFolder(dir: string): Promise<string | null> {
   const latest = (await findLatestCheckpoint(path.join(dir, 'checkpoints'))) ?? (await findLatestCheckpoint(dir));
-  const ckpt = latest ?? dir;
-  for (const name of ['generator-ema', 'generator']) {
-    const folder = path.join(ckpt, 'models', name);
+  return modelFolder(latest ?? dir, 'generator');
+}
+
+/**
+ * The folder of model `name` in a checkpoint: its weight average (`<name>-ema`,
+ * training/models/weight-average.ts) when the checkpoint holds one, else the model itself; null
+ * when it has neither.
+ */
+export async function modelFolder(checkpointDir: string, name: string): Promise<string | null> {
+  for (const n of [`${name}-ema`, name]) {
+    const folder = path.join(checkpointDir, 'models', n);
     if (await exists(path.join(folder, 'model.json'))) return folder;
   }
   return null;

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
-import { findLatestCheckpoint, loadLayersModel } from '../../checkpoint';
+import { findLatestCheckpoint, loadLayersModel, modelFolder } from '../../checkpoint';
 import type { RgbImage } from '../../data/images';
 import { exists } from '../../io/fs';
 
@@ -143,8 +143,10 @@ export async function resolveTranslator(
       if (!ckpt) throw new Error(`${spec} is neither an ONNX file, a manifest id, nor a folder with Ganvas checkpoints`);
     }
     const g = opts.generator ?? 'G';
-    const model = await loadLayersModel(path.join(ckpt, 'models', g));
-    return { translator: tfjsTranslator(model, `${ckpt}#${g}`, range), entry: null, checkpoint: ckpt };
+    const folder = await modelFolder(ckpt, g);
+    if (!folder) throw new Error(`${ckpt} has no generator ${g} (models/${g})`);
+    const model = await loadLayersModel(folder);
+    return { translator: tfjsTranslator(model, `${ckpt}#${path.basename(folder)}`, range), entry: null, checkpoint: ckpt };
   }
   throw new Error(`model "${spec}" is not a file, a folder, or an id in ${opts.manifest ?? 'the manifest'}`);
 }

@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Judge } from './classifier';
-import { readCheckpointState, loadLayersModel } from '../../checkpoint';
+import { loadLayersModel, modelFolder, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { exists } from '../../io/fs';
 import { writePlotPng } from '../../viz/plot';
@@ -75,9 +75,10 @@ export async function scoreCheckpoint(ctx: EvalContext, ckpt: string, opts: { li
     ['G', 'AtoB'],
     ['F', 'BtoA'],
   ] as [string, Direction][]) {
-    const folder = path.join(ckpt, 'models', g);
-    if (!(await exists(path.join(folder, 'model.json')))) continue;
-    const t = await fastLayersTranslator(await loadLayersModel(folder), `${path.basename(ckpt)}#${g}`);
+    // the weight average when the run kept one (models/G-ema)
+    const folder = await modelFolder(ckpt, g);
+    if (!folder) continue;
+    const t = await fastLayersTranslator(await loadLayersModel(folder), `${path.basename(ckpt)}#${path.basename(folder)}`);
     try {
       point[dir] = (await evaluateTranslator(ctx, t, dir, { limit: opts.limit, log: opts.log })).metrics;
     } finally {

@@ -20,7 +20,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
+import { loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
 import { buildDiscriminator, buildGenerator } from '../../models/gan';
 import { encoderLayerNames, encoderModel } from '../../models/encoder-layers';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty } from '../cyclegan/losses';
@@ -83,7 +83,13 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const layers = encoderLayerNames(G);
     const channels = layers.map((n) => (G.getLayer(n).output as tfl.SymbolicTensor).shape[3] as number);
     const heads = channels.map((c, i) => buildMlpHead(c, opts.netFNc, `H${i}`, opts.seed * 1000 + 901 + 10 * i));
-    return new CutTrainer(opts, G, D, heads, layers);
+    const t = new CutTrainer(opts, G, D, heads, layers);
+    await t.startAverages();
+    return t;
+  }
+
+  protected generatorModels(): Record<string, tfl.LayersModel> {
+    return { G: this.G };
   }
 
   /** Rebuilds a trainer from a checkpoint (architectures from its model.json files), then restores it. */
@@ -107,7 +113,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
   }
 
   async restore(checkpointDir: string): Promise<void> {
-    const r = await loadCheckpoint(checkpointDir, { models: this.modelsByName(), optimizers: { G: this.optG, D: this.optD } });
+    const r = await this.loadWithAverages(checkpointDir, this.modelsByName(), { G: this.optG, D: this.optD });
     this.restoreProgress(r.step, r.state);
     for (const t of Object.values(r.tensors)) t.dispose();
   }
@@ -117,9 +123,9 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
       dir,
       {
         step: this.step,
-        models: this.modelsByName(),
+        models: { ...this.modelsByName(), ...this.averagedModels() },
         optimizers: { G: this.optG, D: this.optD },
-        state: { ...extraState, task: 'cut', options: this.opts, nceLayers: this.nceLayers, rng: this.rng.state, lrScale: this.lrScale },
+        state: { ...extraState, task: 'cut', options: this.opts, nceLayers: this.nceLayers, rng: this.rng.state, lrScale: this.lrScale, ...this.averagesState() },
       },
       { keep },
     );

@@ -20,7 +20,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../../backends';
-import { loadLayersModel, readCheckpointState } from '../../checkpoint';
+import { loadLayersModel, modelFolder, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export';
@@ -126,7 +126,8 @@ async function main(): Promise<void> {
   const files: Record<string, string> = {};
   const stats: Record<string, { params: number; gmacs: number; bytes: number }> = {};
   for (const d of dirs) {
-    const m = await loadLayersModel(path.join(ckpt, 'models', d.model));
+    // the weight average when the run kept one (what the learning curve scored)
+    const m = await loadLayersModel((await modelFolder(ckpt, d.model))!);
     const file = path.join('public', 'models', `${d.id}.onnx`);
     const rep = await exportOnnx(m, {
       outFile: file,

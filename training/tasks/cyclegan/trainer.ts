@@ -16,7 +16,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../checkpoint';
+import { loadLayersModel, saveCheckpoint } from '../../checkpoint';
 import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions } from '../shared/gan-trainer';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty, l1 } from './losses';
 import { ImagePool } from './pool';
@@ -59,7 +59,13 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
     const F = await buildGenerator(opts, 'F_B2A', opts.seed * 1000 + 301);
     const DA = await buildDiscriminator(opts, 'D_A', opts.seed * 1000 + 601);
     const DB = await buildDiscriminator(opts, 'D_B', opts.seed * 1000 + 801);
-    return new CycleGanTrainer(opts, G, F, DA, DB);
+    const t = new CycleGanTrainer(opts, G, F, DA, DB);
+    await t.startAverages();
+    return t;
+  }
+
+  protected generatorModels(): Record<string, tfl.LayersModel> {
+    return { G: this.G, F: this.F };
   }
 
   /**
@@ -80,10 +86,7 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
   /** Restores everything but the architecture from a checkpoint into this trainer. */
   async restore(checkpointDir: string): Promise<void> {
     // Adam's slots are created lazily; restoring before the first step fills them.
-    const r = await loadCheckpoint(checkpointDir, {
-      models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB },
-      optimizers: { G: this.optG, D: this.optD },
-    });
+    const r = await this.loadWithAverages(checkpointDir, { G: this.G, F: this.F, DA: this.DA, DB: this.DB }, { G: this.optG, D: this.optD });
     this.restoreProgress(r.step, r.state);
     this.poolA.restore(r.tensors.poolA);
     this.poolB.restore(r.tensors.poolB);
@@ -102,10 +105,10 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
         dir,
         {
           step: this.step,
-          models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB },
+          models: { G: this.G, F: this.F, DA: this.DA, DB: this.DB, ...this.averagedModels() },
           optimizers: { G: this.optG, D: this.optD },
           tensors,
-          state: { ...extraState, options: this.opts, rng: this.rng.state, lrScale: this.lrScale },
+          state: { ...extraState, options: this.opts, rng: this.rng.state, lrScale: this.lrScale, ...this.averagesState() },
         },
         { keep },
       );

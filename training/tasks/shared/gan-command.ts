@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GAN_LOSSES, type GanLoss } from '../cyclegan/losses';
 import { formatDiffAugPolicy, parseDiffAugPolicy } from '../../models/diffaugment';
+import { checkDecay } from '../../models/weight-average';
 
 export const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -77,6 +78,17 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
     .option('--steps <n>', 'total steps', int('--steps', 1), 200_000)
     .option('--decay-from <n>', help.decayFrom, int('--decay-from'))
     .option('--seed <n>', help.seed, int('--seed'), 1)
+    .option(
+      '--ema <decay>',
+      'keep an exponential moving average of the generator weights with this decay (e.g. 0.999), saved as G-ema (F-ema) in every checkpoint; the learning curve, export and shipping use it. A --resume keeps the checkpoint\'s',
+      (v: string) => {
+        try {
+          return checkDecay(Number(v));
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      },
+    )
     .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids, loss plot and mode-collapse checks', int('--sample-every', 1), 250)
     .option('--log-every <n>', 'steps between progress lines when not on a terminal', int('--log-every', 1), 10)
@@ -123,6 +135,7 @@ export function ganRunOptionsFromCli<H extends object, L extends object, X exten
     loss: opts.loss as GanLoss,
     ...own.losses,
     diffAug: opts.diffaug as string,
+    ...(opts.ema !== undefined ? { ema: opts.ema as number } : {}),
     lr: opts.lr,
     lrD: opts.lrD ?? opts.lr,
     beta1: opts.beta1,

@@ -98,12 +98,15 @@ export interface SampleContext<T> {
   diversity(direction: 'AtoB' | 'BtoA', label: string, generated: Float32Array[], real: Float32Array[]): Promise<void>;
 }
 
+/** What a resumed run may change: the schedule's length, the DiffAugment policy, the weight-average decay. */
+export type ResumeOverride = { steps?: number; decayFrom?: number; diffAug?: string; ema?: number };
+
 /** What a GAN task brings to the shared loop. */
 export interface GanTask<T extends GanLoopTrainer<M>, M extends GanStepMetrics, O> {
   /** The newest checkpoint in a folder (null when none). */
   latest(dir: string): Promise<string | null>;
   create(o: O): Promise<T>;
-  resume(checkpoint: string, override: { steps?: number; decayFrom?: number; diffAug?: string }): Promise<T>;
+  resume(checkpoint: string, override: ResumeOverride): Promise<T>;
   /** Options that fix the shapes of the saved networks, and the CLI flag of each (for the refusal). */
   architectureKeys: readonly string[];
   flagName(key: string): string;
@@ -169,8 +172,10 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
     if (st.options) refuseChangedArchitecture(latest, st.options, o as unknown as Record<string, unknown>, task.architectureKeys, o.explicit, task.flagName);
     // The architecture and data options come from the checkpoint; schedule length may be extended,
     // and the DiffAugment policy changed.
-    const override: { steps?: number; decayFrom?: number; diffAug?: string } = o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) };
+    const override: ResumeOverride = o.keepSavedSchedule ? {} : { steps: o.steps, decayFrom: Math.min(o.decayFrom, o.steps) };
     if (!o.keepSavedDiffAug && o.diffAug !== undefined) override.diffAug = o.diffAug;
+    // --ema on a resume starts (or re-decays) the weight averages; without it the checkpoint's are kept
+    if (o.ema !== undefined) override.ema = o.ema;
     trainer = await task.resume(latest, override);
     elapsedBefore = st.elapsedSeconds ?? 0;
     log(task.resumedLine(latest, trainer));

@@ -7,9 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../data/unpaired';
-import { findLatestCheckpoint } from '../../checkpoint';
+import { findLatestCheckpoint, loadCheckpoint, readCheckpointState, type RestoredCheckpoint } from '../../checkpoint';
 import { adam } from '../../backends/fused-adam';
 import type { NetOptions } from '../../models/gan';
+import { averagedName, WeightAverage } from '../../models/weight-average';
 import { diffAugment, parseDiffAugPolicy, type DiffAugPolicy } from '../../models/diffaugment';
 import type { GanLoss } from '../cyclegan/losses';
 
@@ -32,6 +33,12 @@ export interface GanTrainerOptions extends NetOptions {
    * 'color,translation,cutout'; absent: off, as in runs from before the option).
    */
   diffAug?: string;
+  /**
+   * Keep an exponential moving average of the generators' weights with this decay (e.g. 0.999;
+   * training/models/weight-average.ts), saved as G-ema (and F-ema) in every checkpoint; the
+   * learning curve, export and shipping use it. Absent: none.
+   */
+  ema?: number;
 }
 
 /** The metrics of one GAN step (a task's trainer adds its own losses). */
@@ -74,6 +81,8 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
   readonly optD: tf.AdamOptimizer;
   /** The parsed DiffAugment policy (empty: off). */
   readonly diffAugPolicy: DiffAugPolicy;
+  /** Weight averages of the generators by checkpoint name (G, F), when opts.ema is set. */
+  averages: Record<string, { of: tfl.LayersModel; average: WeightAverage }> = {};
 
   protected constructor(
     readonly opts: O,
@@ -100,6 +109,43 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
   /** A discriminator that sees T(x) instead of x (itself when DiffAugment is off). */
   protected augmented(d: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
     return this.diffAugPolicy.length ? (x) => d(this.augment(x)) : d;
+  }
+
+  /** The generators by checkpoint name (G, and F for CycleGAN): what the weight averages follow. */
+  protected abstract generatorModels(): Record<string, tfl.LayersModel>;
+
+  /** Starts the weight averages of the generators at their current weights when opts.ema is set. */
+  protected async startAverages(): Promise<void> {
+    if (this.opts.ema === undefined) return;
+    for (const [name, of] of Object.entries(this.generatorModels())) this.averages[name] = { of, average: await WeightAverage.start(of, this.opts.ema) };
+  }
+
+  /**
+   * Loads a checkpoint into `models` and `optimizers`, and the weight averages it holds; averages
+   * asked for (opts.ema) that it lacks start at its weights (a run resumed with a new --ema, or a
+   * rollback to the checkpoint the averages started after).
+   */
+  protected async loadWithAverages(checkpointDir: string, models: Record<string, tfl.LayersModel>, optimizers: Record<string, tf.Optimizer>): Promise<RestoredCheckpoint> {
+    const { models: names, state } = await readCheckpointState(checkpointDir);
+    const saved = names.includes(averagedName('G')) ? (state.ema as { updates: number } | undefined) : undefined;
+    if (this.opts.ema !== undefined && !Object.keys(this.averages).length) await this.startAverages();
+    const r = await loadCheckpoint(checkpointDir, { models: saved ? { ...models, ...this.averagedModels() } : models, optimizers });
+    for (const a of Object.values(this.averages)) {
+      if (saved) a.average.updates = saved.updates;
+      else a.average.restartAt(a.of);
+    }
+    return r;
+  }
+
+  /** The averaged generators as checkpoint models (G-ema, F-ema). */
+  protected averagedModels(): Record<string, tfl.LayersModel> {
+    return Object.fromEntries(Object.entries(this.averages).map(([name, a]) => [averagedName(name), a.average.model]));
+  }
+
+  /** The averages' state for a checkpoint (absent without averages). */
+  protected averagesState(): { ema?: { decay: number; updates: number } } {
+    const first = Object.values(this.averages)[0];
+    return first ? { ema: first.average.state() } : {};
   }
 
   static async latest(dir: string): Promise<string | null> {
@@ -165,7 +211,10 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
     gLosses: L,
     extra: X,
   ): GanStepMetrics & L & X {
-    if (applied) this.step++;
+    if (applied) {
+      this.step++;
+      for (const a of Object.values(this.averages)) a.average.update(a.of);
+    }
     return {
       step: this.step,
       gAdv,
@@ -186,5 +235,6 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
   protected disposeOptimizers(): void {
     this.optG.dispose();
     this.optD.dispose();
+    for (const a of Object.values(this.averages)) a.average.dispose();
   }
 }
