@@ -34,6 +34,7 @@ for (;;) {
   const t = tf.fill([1000], step);
   await ck.saveCheckpoint(dir, { step, models: { g: m }, tensors: { t }, state: { step } }, { keep: 2 });
   t.dispose();
+  process.stdout.write('saved ' + step + '\\n');
 }
 `;
 
@@ -51,9 +52,10 @@ describe('checkpoints under SIGKILL', () => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD, dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-      // Wait until it runs, then kill it after a pseudo-random 50-450 ms of saving.
+      // Wait until it has saved one checkpoint (so every round makes progress, however loaded the
+      // machine), then kill it after a pseudo-random 50-450 ms of further saving.
       await new Promise<void>((resolve, reject) => {
-        const t = setInterval(() => out.includes('start') && (clearInterval(t), resolve()), 10);
+        const t = setInterval(() => out.includes('saved ') && (clearInterval(t), resolve()), 10);
         child.once('exit', (code) => (clearInterval(t), reject(new Error(`child exited (${code}): ${out}`))));
       });
       seed = (seed * 1103515245 + 12345) % 2147483648;
