@@ -195,6 +195,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const emaDecay = o.ema !== undefined ? checkDecay(o.ema) : savedEma?.decay;
   const average = emaDecay !== undefined ? await WeightAverage.start(generator, emaDecay) : null;
   if (average) {
+    // restored with the checkpoint when it has one
     if (savedEma) models[averagedName('generator')] = average.model;
     log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
   }
@@ -212,7 +213,6 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     step = r.step;
     state = r.state as TrainState;
     if (average && savedEma) average.updates = savedEma.updates;
-    if (average) models[averagedName('generator')] = average.model;
     // Batch/patch may change across resumes: keep the history for the model card.
     const prev = state.options as { batch?: number; patch?: number; history?: unknown[] };
     if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch) {
@@ -220,7 +220,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     } else state.options = { ...archOptions, history: prev.history ?? [] };
     log(`resumed from ${latest} at step ${step}`);
   }
-  if (average && !latest) models[averagedName('generator')] = average.model;
+  // saved with every checkpoint from now on
+  if (average) models[averagedName('generator')] = average.model;
   let rng = new Rng(state.rng);
   state.degradeStats ??= { clean: 0, degraded: 0, failed: 0 };
   state.backend = report.name;
