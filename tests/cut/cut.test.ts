@@ -169,8 +169,10 @@ describe('weight average of the generator (--ema)', () => {
     (await runCut(full)).trainer.dispose();
     const split = base({ steps: 2, ema: 0.5 });
     (await runCut(split)).trainer.dispose();
-    const resumed = await runCut({ ...base({ steps: 4 }), out: split.out, resume: true, explicit: [] });
+    const lines: string[] = [];
+    const resumed = await runCut({ ...base({ steps: 4 }), out: split.out, resume: true, explicit: [], log: (l) => lines.push(l) });
     expect(resumed.trainer.opts.ema).toBe(0.5); // kept from the checkpoint
+    expect(lines).toContain('weight average (EMA) of G, decay 0.5, 2 updates so far (checkpointed as G-ema)');
     resumed.trainer.dispose();
     const [a, b] = [await latest(full.out), await latest(split.out)];
     const st = await readCheckpointState(a);

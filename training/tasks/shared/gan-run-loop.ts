@@ -20,6 +20,7 @@ import { refuseChangedArchitecture } from '../../checkpoint/resume-options';
 import { DivergenceDetector, DOverpowerDetector, formatWarning, modeCollapseCheck, type HealthWarning } from '../../health/detectors';
 import { MetricsLog } from '../../health/metrics';
 import { countParams, macs } from '../../models/stats';
+import type { WeightAverage } from '../../models/weight-average';
 import type { GanStepMetrics, GanTrainerOptions } from './gan-trainer';
 
 /** The run options both GAN tasks take besides their trainer's options. */
@@ -72,6 +73,8 @@ export interface GanLoopTrainer<M extends GanStepMetrics> {
   readonly opts: GanTrainerOptions;
   /** The A->B generator (its size is logged). */
   readonly G: tfl.LayersModel;
+  /** Weight averages of the generators by name (empty without --ema). */
+  readonly averages: Record<string, { average: WeightAverage }>;
   /** One step on a batch of real A and B images (NHWC floats in [-1, 1]). */
   trainStep(a: Float32Array, b: Float32Array): M;
   save(dir: string, extraState: Record<string, unknown>, keep: number): Promise<string>;
@@ -190,6 +193,11 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   const params = countParams(trainer.G);
   const gmacs = macs(trainer.G, 256, 256) / 1e9;
   for (const line of task.describe(trainer, params, gmacs)) log(line);
+  const averaged = Object.entries(trainer.averages);
+  if (averaged.length) {
+    const a = averaged[0][1].average;
+    log(`weight average (EMA) of ${averaged.map(([n]) => n).join(' and ')}, decay ${a.decay}, ${a.updates} updates so far (checkpointed as ${averaged.map(([n]) => `${n}-ema`).join(', ')})`);
+  }
 
   const ds: UnpairedDataset = await loadUnpairedDataset(o.data, { loadSize, limit: o.limit, withTest: true, minImages: Math.max(2, to.batchSize), log });
   const metrics = new MetricsLog(path.join(o.out, 'metrics.jsonl'));
