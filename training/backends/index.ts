@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmGradientKernels } from './wasm-kernels';
 import { registerFusedKernels } from './fused-kernels';
+import { installLazyConvGradients } from './lazy-conv';
 import { registerGanvasGradients } from './gradients';
 import { registerCpuKernelFixes } from './cpu-kernels';
 import { loadOrt, PINNED_ORT_VERSION, nativeThreads } from './native/ort';
@@ -396,7 +397,8 @@ function candidatesTable(candidates: BackendCandidate[]): string {
 
 /**
  * Picks and activates a tfjs backend. Registers Ganvas's gradient fixes (MirrorPad) for every
- * backend, the fixed cpu resize-gradient kernels, and the wasm gradient kernels when wasm is chosen.
+ * backend, the fixed cpu resize-gradient kernels, the wasm gradient kernels when wasm is chosen,
+ * and Conv2D layers with lazy gradients (lazy-conv.ts).
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
   registerGanvasGradients();
@@ -429,6 +431,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   } catch (err) {
     throw new Error(`backend '${chosen.name}' failed to start: ${message(err)}\nall candidates:\n${candidatesTable(candidates)}`);
   }
+  installLazyConvGradients(chosen.name);
   log(`backend: ${chosen.name} (${reason})`);
   return { name: chosen.name, reason, candidates };
 }
