@@ -252,6 +252,8 @@ interface FilterGradRow {
   gflopPerCall: number;
   im2colMs: number;
   convMs: number;
+  /** the dy-taps formulation (stride 1 only; absent in runs before session 12) */
+  dycolMs?: number;
   wasmMs: number;
   auto: string;
 }
@@ -266,6 +268,8 @@ async function filterGradRows(): Promise<FilterGradRow[]> {
     { n: 1, h: 32, w: 32, ci: 128, co: 128, k: 3, s: 1, pad: 'same' as const, what: '3x3 128->128 at 32 (ResNet block)' },
     { n: 1, h: 64, w: 64, ci: 64, co: 128, k: 4, s: 2, pad: 'same' as const, what: 'PatchGAN 4x4 s2 64->128 at 64' },
     { n: 16, h: 32, w: 32, ci: 56, co: 56, k: 3, s: 1, pad: 'same' as const, what: 'SR 3x3 56->56, batch 16 of 32x32 LR patches (the shipped quality network)' },
+    { n: 1, h: 128, w: 128, ci: 32, co: 3, k: 7, s: 1, pad: 'same' as const, what: 'generator head 7x7 32->3 at 128' },
+    { n: 1, h: 256, w: 256, ci: 16, co: 3, k: 3, s: 1, pad: 'same' as const, what: 'tiny generator head 3x3 16->3 at 256' },
   ];
   const rows: FilterGradRow[] = [];
   for (const c of classes) {
@@ -287,13 +291,18 @@ async function filterGradRows(): Promise<FilterGradRow[]> {
     const im2col = median((await timeIt(call, 1, 5)).wall);
     setFilterGradMethod('conv');
     const conv = median((await timeIt(call, 1, 5)).wall);
+    let dycol: number | undefined;
+    if (c.s === 1) {
+      setFilterGradMethod('dycol');
+      dycol = median((await timeIt(call, 1, 5)).wall);
+    }
     setFilterGradMethod('auto');
     await tf.setBackend('wasm');
     const wasm = median((await timeIt(call, 1, 3)).wall);
     const { pickFilterGradMethod } = await import('../training/backends/native/kernels');
     const auto = pickFilterGradMethod({ n: c.n, h, w, ci: c.ci, co: c.co, kh: c.k, kw: c.k, sh: c.s, sw: c.s, dh: 1, dw: 1, top: 0, bottom: 0, left: 0, right: 0, oh, ow });
     tf.dispose([x, dy]);
-    rows.push({ shape: c.what, gflopPerCall: flops / 1e9, im2colMs: im2col, convMs: conv, wasmMs: wasm, auto });
+    rows.push({ shape: c.what, gflopPerCall: flops / 1e9, im2colMs: im2col, convMs: conv, dycolMs: dycol, wasmMs: wasm, auto });
   }
   return rows;
 }
@@ -459,13 +468,17 @@ function markdown(r: Result): string {
     '| --- | --- | --- | --- |',
     ...r.targets.map((t) => `| ${t.name} | ${t.value} | ${t.target} | ${t.met == null ? 'not measured' : t.met ? 'yes' : 'NO'} |`),
     '',
-    '## Filter gradient (Conv2DBackpropFilter): im2col + SGEMM vs swapped-axes Conv',
+    '## Filter gradient (Conv2DBackpropFilter): im2col + SGEMM vs swapped-axes Conv vs dy-taps (stride 1)',
     '',
     'Median wall ms per call; `auto` is what the native backend uses for that shape.',
     '',
-    '| Shape class | GFLOP | native im2col + Gemm | native swapped-axes Conv | plain wasm | auto |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...r.filterGrad.map((g) => `| ${g.shape} | ${f(g.gflopPerCall, 3)} | ${f(g.im2colMs, 2)} (${f(g.gflopPerCall / g.im2colMs * 1e3)} GFLOP/s) | ${f(g.convMs, 2)} (${f(g.gflopPerCall / g.convMs * 1e3)} GFLOP/s) | ${f(g.wasmMs, 2)} | ${g.auto} |`),
+    '| Shape class | GFLOP | native im2col + Gemm | native swapped-axes Conv | native dy-taps + MatMul | plain wasm | auto |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...r.filterGrad.map(
+      (g) =>
+        `| ${g.shape} | ${f(g.gflopPerCall, 3)} | ${f(g.im2colMs, 2)} (${f(g.gflopPerCall / g.im2colMs * 1e3)} GFLOP/s) | ${f(g.convMs, 2)} (${f(g.gflopPerCall / g.convMs * 1e3)} GFLOP/s) | ` +
+        `${g.dycolMs === undefined ? '-' : `${f(g.dycolMs, 2)} (${f(g.gflopPerCall / g.dycolMs * 1e3)} GFLOP/s)`} | ${f(g.wasmMs, 2)} | ${g.auto} |`,
+    ),
     '',
     '## Where a generator step spends its time (tf.profile kernel wall times, one step)',
     '',

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
-import { NATIVE_KERNELS, nativeStats, registerNativeBackend, setFilterGradMethod, setNativeStrict } from '../../training/backends/native/kernels';
+import { NATIVE_KERNELS, nativeStats, pickFilterGradMethod, registerNativeBackend, setFilterGradMethod, setNativeStrict } from '../../training/backends/native/kernels';
 import { IM2COL_CHUNK_FLOATS } from '../../training/backends/native/graphs';
 import {
   compareOn,
@@ -39,6 +39,10 @@ const CASES: ConvCase[] = [
   { n: 2, h: 10, w: 8, ci: 3, co: 6, kh: 3, kw: 3, s: [2, 2], pad: 'same' },
   { n: 1, h: 12, w: 9, ci: 5, co: 4, kh: 3, kw: 3, s: [3, 3], pad: 'valid' },
   { n: 1, h: 12, w: 12, ci: 4, co: 3, kh: 4, kw: 4, s: [2, 2], pad: 1 },
+  // RGB heads (the dy-taps filter gradient): 7x7 'same', 3x3 'valid', an even kernel's uneven 'same' pads
+  { n: 1, h: 12, w: 10, ci: 16, co: 3, kh: 7, kw: 7, s: [1, 1], pad: 'same' },
+  { n: 2, h: 9, w: 9, ci: 12, co: 3, kh: 3, kw: 3, s: [1, 1], pad: 'valid' },
+  { n: 1, h: 8, w: 10, ci: 9, co: 2, kh: 4, kw: 4, s: [1, 1], pad: 'same' },
 ];
 
 const compare = (f: () => tf.Tensor) => compareOn('native', f);
@@ -61,13 +65,22 @@ describe('native backend registration', () => {
   });
 });
 
-describe('Conv2D, Conv2DBackpropFilter (both formulations), Conv2DBackpropInput on native match cpu', () => {
+describe('Conv2D, Conv2DBackpropFilter (every formulation), Conv2DBackpropInput on native match cpu', () => {
+  it('picks the dy-taps filter gradient for few output channels at stride 1 only', () => {
+    const geom = (ci: number, co: number, k: number, s: number, n = 128) => ({ n: 1, h: n + k - 1, w: n + k - 1, ci, co, kh: k, kw: k, sh: s, sw: s, dh: 1, dw: 1, top: 0, bottom: 0, left: 0, right: 0, oh: n, ow: n });
+    expect(pickFilterGradMethod(geom(32, 3, 7, 1))).toBe('dycol'); // the ResNet generator's head
+    expect(pickFilterGradMethod(geom(16, 3, 3, 1, 256))).toBe('dycol'); // the tiny generator's head
+    expect(pickFilterGradMethod(geom(32, 3, 4, 2))).toBe('conv'); // strided: not for dycol
+    expect(pickFilterGradMethod(geom(128, 128, 3, 1, 32))).toBe('im2col');
+    expect(pickFilterGradMethod(geom(3, 32, 7, 1))).toBe('conv'); // the stem
+  });
   for (const c of CASES) {
     it(label(c), async () => {
       const { xShape, fShape, dyShape, xv, fv, dyv } = convInputs(c);
       const conv = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] };
       expect(await compare(() => kernel(tf.Conv2D, { x: tf.tensor(xv, xShape), filter: tf.tensor(fv, fShape) }, conv))).toBeLessThanOrEqual(TOL);
-      for (const method of ['im2col', 'conv', 'auto'] as const) {
+      const unitStride = c.s[0] === 1 && c.s[1] === 1;
+      for (const method of ['im2col', 'conv', ...(unitStride ? (['dycol'] as const) : []), 'auto'] as const) {
         setFilterGradMethod(method);
         const err = await compare(() => kernel(tf.Conv2DBackpropFilter, { x: tf.tensor(xv, xShape), dy: tf.tensor(dyv, dyShape) }, { ...conv, filterShape: fShape }));
         expect(err, `filter gradient (${method})`).toBeLessThanOrEqual(TOL);

@@ -247,12 +247,17 @@ function swappedConvInput(g: GraphBuilder, c: ConvGeom): { xt: string; h: number
 /** Floats in one im2col chunk of the filter gradient (32 MiB). */
 export const IM2COL_CHUNK_FLOATS = 8 * 1024 * 1024;
 
-export type FilterGradMethod = 'im2col' | 'conv';
+export type FilterGradMethod = 'im2col' | 'dycol' | 'conv';
 
 /**
  * Conv2DBackpropFilter: dW[kh, kw, ci, co] = sum over n, oh, ow of x[n, oh*sh + kh*dh - top, ...] * dy[n, oh, ow, co].
  *  - 'im2col': the taps' strided windows of x stacked to [taps*ci, P] (P = n*oh*ow), times
  *    dy [P, co] as one SGEMM (already dW's layout); taps chunked to bound memory.
+ *  - 'dycol' (stride 1, no dilation): the taps of dy instead of x's, for few output channels (an
+ *    RGB head: 7x7 32->3 stacks 147 rows of dy where x's im2col has 1568): dy zero-padded by the
+ *    kernel size on every side, each tap's shifted window [co, P'] (P' = n*h'*w', the positions of
+ *    padded x) stacked to [taps*co, P'], times x itself as [P', ci] (no copy), then [kh, kw, co, ci]
+ *    transposed to dW's layout.
  *  - 'conv': a Conv with batch and channels swapped: x as [ci, n, h, w], dy as the filter
  *    [co, n, oh, ow], the forward stride as dilation; output [ci, co, kh, kw].
  */
@@ -284,6 +289,31 @@ export function convBackpropFilterGraph(op: string, c: ConvGeom, method: FilterG
     }
     const all = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
     y = g.op('Reshape', [all, g.int64('wshape', [c.kh, c.kw, c.ci, c.co])]);
+  } else if (method === 'dycol') {
+    if (c.sh !== 1 || c.sw !== 1 || c.dh !== 1 || c.dw !== 1) throw new Error(`${op}: the dy-taps filter gradient needs stride 1 and no dilation`);
+    const hp = c.oh + c.kh - 1; // the rows and columns of padded x the taps reach
+    const wp = c.ow + c.kw - 1;
+    const pp = c.n * hp * wp;
+    let xp = padForTaps(g, c);
+    if (c.h + c.top > hp || c.w + c.left > wp) xp = g.op('Slice', [xp, g.int64('starts', [0, 0]), g.int64('ends', [hp, wp]), g.int64('axes', [1, 2])]);
+    const x2 = g.op('Reshape', [xp, g.int64('xshape', [pp, c.ci])]); // [P', ci]
+    const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [co, n, oh, ow]
+    const dyp = g.op('Pad', [dyt, g.int64('pads', [0, 0, c.kh - 1, c.kw - 1, 0, 0, c.kh - 1, c.kw - 1])], { mode: attr.str('constant') });
+    const taps: [number, number][] = [];
+    for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) taps.push([i, j]);
+    const perChunk = Math.max(1, Math.floor(IM2COL_CHUNK_FLOATS / (pp * c.co)));
+    const parts: string[] = [];
+    for (let t0 = 0; t0 < taps.length; t0 += perChunk) {
+      // tap (i, j) multiplies x[h, w] by dy[h - i, w - j]: the window of padded dy starting at (kh-1-i, kw-1-j)
+      const rows = taps.slice(t0, t0 + perChunk).map(([i, j]) => {
+        const win = g.op('Slice', [dyp, g.int64('starts', [c.kh - 1 - i, c.kw - 1 - j]), g.int64('ends', [c.kh - 1 - i + hp, c.kw - 1 - j + wp]), g.int64('axes', [2, 3])]);
+        return g.op('Reshape', [win, g.int64('rowshape', [c.co, pp])]);
+      });
+      const a = rows.length === 1 ? rows[0] : g.op('Concat', rows, { axis: attr.int(0) }); // [taps*co, P']
+      parts.push(g.op('MatMul', [a, x2])); // [taps*co, ci]
+    }
+    const all = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
+    y = g.op('Transpose', [g.op('Reshape', [all, g.int64('wshape', [c.kh, c.kw, c.co, c.ci])])], { perm: attr.ints([0, 1, 3, 2]) });
   } else {
     const { xt, bottom, right } = swappedConvInput(g, c); // [ci, n, h', w']
     const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [co, n, oh, ow]

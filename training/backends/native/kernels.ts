@@ -155,8 +155,15 @@ export function pickFilterGradMethod(c: ConvGeom): FilterGradMethod {
   // swapped-axes Conv becomes a conv with one input channel and an oh x ow kernel (10 ms instead
   // of well under 1 ms for a 128->128 1x1 at 32x32)
   if (c.kh * c.kw === 1) return 'im2col';
-  // few output channels (a generator's RGB head, 7x7 32->3 at 128 px): the Gemm's [taps*ci, co]
-  // result is a skinny product MLAS runs poorly (210 ms vs 38 ms for the swapped-axes Conv)
+  // few output channels at stride 1 (a generator's RGB head): the taps of dy, not of x (session 12,
+  // medians of 6 interleaved calls, one thread: 7x7 32->3 at 128 px 3.2-4.3 ms vs 15 for the
+  // swapped-axes Conv and 39-44 for x's im2col, at 256 px 12-18 vs 107-119; 3x3 16->3 at 256 px 2.8-4.2
+  // vs 15-18; 3x3 32->8 at 128 px 2.1 vs 8.5 for im2col); x's im2col stays ahead from co = ci / 2
+  // (3x3 64->32 at 128 px: 12.7 vs 15.1)
+  const unitStride = c.sh === 1 && c.sw === 1 && c.dh === 1 && c.dw === 1;
+  if (unitStride && (c.co < 8 || c.co * 4 <= c.ci)) return 'dycol';
+  // few output channels otherwise: the Gemm's [taps*ci, co] result is a skinny product MLAS runs
+  // poorly (210 ms vs 38 ms for the swapped-axes Conv)
   if (c.co < 8 || c.ci < 8) return 'conv';
   const im2colFloats = c.kh * c.kw * p * c.ci;
   return im2colFloats > 64 * 1024 * 1024 ? 'conv' : 'im2col';
