@@ -31,3 +31,16 @@ describe('discriminator width defaults', () => {
     });
   }
 });
+
+describe('weight average defaults', () => {
+  for (const task of ['cyclegan', 'cut'] as const) {
+    it(`${task}: 0.999 for a new run, none with --no-ema, the checkpoint's on --resume unless --ema is given`, () => {
+      expect(parse(task, []).ema).toBe(0.999);
+      expect(parse(task, ['--ema', '0.99']).ema).toBe(0.99);
+      expect(parse(task, ['--no-ema']).ema).toBeUndefined();
+      expect(parse(task, ['--resume']).ema).toBeUndefined();
+      expect(parse(task, ['--resume', '--ema', '0.995']).ema).toBe(0.995);
+      expect(() => parse(task, ['--ema', '1'])).toThrow(/--ema must be a decay strictly between 0 and 1/);
+    });
+  }
+});

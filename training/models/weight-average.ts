@@ -16,6 +16,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import './layers';
 
+/** The decay a new training run uses unless told otherwise (BasicSR's `ema_decay`). */
+export const DEFAULT_EMA = 0.999;
+
+/**
+ * The decay a training command line asks for: `--ema D` (value D), `--no-ema` (false) or neither
+ * (undefined). A new run keeps an average with DEFAULT_EMA unless --no-ema; a resume keeps what its
+ * checkpoint has (undefined here) unless --ema is given.
+ */
+export function emaFromCli(value: number | false | undefined, resume: boolean): number | undefined {
+  if (value === false) return undefined;
+  if (value !== undefined) return checkDecay(value);
+  return resume ? undefined : DEFAULT_EMA;
+}
+
 /** The checkpoint name of the averaged copy of model `name`. */
 export const averagedName = (name: string): string => `${name}-ema`;
 

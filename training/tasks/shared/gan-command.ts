@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GAN_LOSSES, type GanLoss } from '../cyclegan/losses';
 import { formatDiffAugPolicy, parseDiffAugPolicy } from '../../models/diffaugment';
-import { checkDecay } from '../../models/weight-average';
+import { checkDecay, emaFromCli } from '../../models/weight-average';
 
 export const int = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
@@ -80,7 +80,7 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
     .option('--seed <n>', help.seed, int('--seed'), 1)
     .option(
       '--ema <decay>',
-      'keep an exponential moving average of the generator weights with this decay (e.g. 0.999), saved as G-ema (F-ema) in every checkpoint; the learning curve, export and shipping use it. A --resume keeps the checkpoint\'s',
+      'decay of the exponential moving average of the generator weights kept beside them (G-ema, F-ema in every checkpoint; the learning curve, export and shipping use it); default 0.999 for a new run, while a --resume keeps what the checkpoint has',
       (v: string) => {
         try {
           return checkDecay(Number(v));
@@ -89,6 +89,7 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
         }
       },
     )
+    .option('--no-ema', 'keep no weight average')
     .option('--checkpoint-every <n>', 'steps between checkpoints', int('--checkpoint-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids, loss plot and mode-collapse checks', int('--sample-every', 1), 250)
     .option('--log-every <n>', 'steps between progress lines when not on a terminal', int('--log-every', 1), 10)
@@ -125,6 +126,7 @@ export function ganRunOptionsFromCli<H extends object, L extends object, X exten
 ) {
   const crop = opts.crop as number;
   const steps = opts.steps as number;
+  const ema = emaFromCli(opts.ema, Boolean(opts.resume));
   return {
     ...own.head,
     generator: opts.generator,
@@ -135,7 +137,7 @@ export function ganRunOptionsFromCli<H extends object, L extends object, X exten
     loss: opts.loss as GanLoss,
     ...own.losses,
     diffAug: opts.diffaug as string,
-    ...(opts.ema !== undefined ? { ema: opts.ema as number } : {}),
+    ...(ema !== undefined ? { ema } : {}),
     lr: opts.lr,
     lrD: opts.lrD ?? opts.lr,
     beta1: opts.beta1,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { repoRoot } from '../../eval/sr/evaluate';
 import { expandDataAliases, parseSrSources, withScaleAugmentation } from '../../data/sr-dataset';
 import { defaultDegradeConfig, parseFixedDegradations, parseRange, validateDegradeConfig, type DegradeConfig, type ResizeMethod } from '../../data/degrade';
-import { checkDecay } from '../../models/weight-average';
+import { emaFromCli } from '../../models/weight-average';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
 
@@ -87,7 +87,8 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--keep <n>', 'checkpoints to keep', int('--keep'), 2)
     .option('--limit <n>', 'use only the first n training images', int('--limit'))
     .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder; from another scale (e.g. x2 for --scale 4) every layer but the sub-pixel tail is copied')
-    .option('--ema <decay>', 'keep an exponential moving average of the weights with this decay (e.g. 0.999): validated, checkpointed and shipped instead of the last weights; a resumed run keeps its average', num('--ema'))
+    .option('--ema <decay>', 'decay of the exponential moving average of the weights kept beside them: validated, checkpointed and shipped instead of the last weights; default 0.999 for a new run, while a --resume keeps what the checkpoint has', num('--ema'))
+    .option('--no-ema', 'keep no weight average')
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
@@ -159,7 +160,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         keep: raw.keep as number,
         limit: raw.limit as number | undefined,
         init: raw.init ? path.resolve(raw.init as string) : undefined,
-        ema: raw.ema === undefined ? undefined : checkDecay(raw.ema as number),
+        ema: emaFromCli(raw.ema as number | false | undefined, raw.resume as boolean),
         gan: raw.gan as boolean,
         ganLoss,
         advWeight: raw.advWeight as number,
