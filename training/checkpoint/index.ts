@@ -20,6 +20,7 @@ import '../models/layers';
 import { writeFileAtomic } from '../io/atomic';
 import { exists } from '../io/fs';
 import { fileSystem, loadLayersModelFromFile } from '../export/fs-handler';
+import { averagedName, type WeightAverage } from '../models/weight-average';
 
 export interface CheckpointData {
   step: number;
@@ -158,6 +159,29 @@ export async function loadCheckpoint(
   const tensors: Record<string, tf.Tensor> = {};
   for (const name of meta.tensors) tensors[name] = decoded[`tensor/${name}`];
   return { path: checkpointDir, step: meta.step, state: meta.state, tensors };
+}
+
+/**
+ * loadCheckpoint, plus the weight averages (training/models/weight-average.ts) of the models named
+ * in `averages`: loaded from `<name>-ema` with their update count when the checkpoint holds them,
+ * otherwise restarted at their models' restored weights (a checkpoint from before the averages
+ * started). `targets.models` may list the averaged models too; they are only loaded when present.
+ */
+export async function loadCheckpointWithAverages(
+  checkpointDir: string,
+  targets: { models: Record<string, tfl.LayersModel>; optimizers?: Record<string, tf.Optimizer> },
+  averages: Record<string, { of: tfl.LayersModel; average: WeightAverage }>,
+): Promise<RestoredCheckpoint> {
+  const { models: names, state } = await readCheckpointState(checkpointDir);
+  const averaged = Object.entries(averages).map(([name, a]) => [averagedName(name), a] as const);
+  const held = averaged.length > 0 && averaged.every(([name]) => names.includes(name));
+  const models = Object.fromEntries(Object.entries(targets.models).filter(([name]) => !averaged.some(([n]) => n === name)));
+  const r = await loadCheckpoint(checkpointDir, { models: held ? { ...models, ...Object.fromEntries(averaged.map(([n, a]) => [n, a.average.model])) } : models, optimizers: targets.optimizers });
+  for (const [, a] of averaged) {
+    if (held) a.average.updates = (state.ema as { updates: number } | undefined)?.updates ?? 0;
+    else a.average.restartAt(a.of);
+  }
+  return r;
 }
 
 /** Reads the JSON part of a checkpoint (step, state, names of its models) without touching any tensor. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../data/unpaired';
-import { findLatestCheckpoint, loadCheckpoint, readCheckpointState, type RestoredCheckpoint } from '../../checkpoint';
+import { findLatestCheckpoint, loadCheckpointWithAverages, type RestoredCheckpoint } from '../../checkpoint';
 import { adam } from '../../backends/fused-adam';
 import type { NetOptions } from '../../models/gan';
 import { averagedName, WeightAverage } from '../../models/weight-average';
@@ -126,15 +126,8 @@ export abstract class GanTrainerCore<O extends GanTrainerOptions> {
    * rollback to the checkpoint the averages started after).
    */
   protected async loadWithAverages(checkpointDir: string, models: Record<string, tfl.LayersModel>, optimizers: Record<string, tf.Optimizer>): Promise<RestoredCheckpoint> {
-    const { models: names, state } = await readCheckpointState(checkpointDir);
-    const saved = names.includes(averagedName('G')) ? (state.ema as { updates: number } | undefined) : undefined;
     if (this.opts.ema !== undefined && !Object.keys(this.averages).length) await this.startAverages();
-    const r = await loadCheckpoint(checkpointDir, { models: saved ? { ...models, ...this.averagedModels() } : models, optimizers });
-    for (const a of Object.values(this.averages)) {
-      if (saved) a.average.updates = saved.updates;
-      else a.average.restartAt(a.of);
-    }
-    return r;
+    return loadCheckpointWithAverages(checkpointDir, { models, optimizers }, this.averages);
   }
 
   /** The averaged generators as checkpoint models (G-ema, F-ema). */

@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { SR_METRIC_KEYS, type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findGeneratorFolder, findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
+import { averagedName } from '../../models/weight-average';
 import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export/export';
@@ -75,10 +76,10 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; history?: { untilStep: number; batch: number; patch: number }[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   // The weight average when the run kept one (what its validation scored), else the trained weights.
-  const modelFolder = (await findGeneratorFolder(ckpt))!;
-  const ema = state.ema as { decay: number; updates: number } | undefined;
-  if (modelFolder.endsWith('generator-ema')) log(`shipping the weight average (EMA, decay ${ema?.decay}, ${ema?.updates} updates) of ${ckpt}`);
-  const model = await loadLayersModel(modelFolder);
+  const folder = (await findGeneratorFolder(ckpt))!;
+  const ema = path.basename(folder) === averagedName('generator') ? (state.ema as { decay: number; updates: number }) : null;
+  if (ema) log(`shipping the weight average (EMA, decay ${ema.decay}, ${ema.updates} updates) of ${ckpt}`);
+  const model = await loadLayersModel(folder);
   const scale = opts.scale;
   const file = `${o.id}.onnx`;
   const outFile = path.join(repoRoot, 'public/models', file);
@@ -142,7 +143,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       backend: state.backend ? `tfjs ${state.backend} (Node, 2 shared CPU cores)` : (o.backendLabel ?? 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)'),
       notes:
         o.notes ??
-        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${modelFolder.endsWith('generator-ema') ? `; shipped weights: EMA (decay ${ema?.decay}) over the last ${ema?.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
+        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${ema ? `; shipped weights: EMA (decay ${ema.decay}) over the last ${ema.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
     },
     quality,
     card: `docs/models/${o.id}.md`,

@@ -10,7 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import cliProgress from 'cli-progress';
 import { initBackend } from '../../backends';
 import { adam } from '../../backends/fused-adam';
-import { findGeneratorFolder, findLatestCheckpoint, loadCheckpoint, loadLayersModel, readCheckpointState, saveCheckpoint, saveLayersModel } from '../../checkpoint';
+import { findGeneratorFolder, findLatestCheckpoint, loadCheckpointWithAverages, loadLayersModel, readCheckpointState, saveCheckpoint, saveLayersModel } from '../../checkpoint';
 import { describeLoadReport } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { watchInterrupts } from '../../checkpoint/interrupt';
@@ -194,9 +194,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const savedEma = saved?.models.includes(averagedName('generator')) ? (saved.state as TrainState).ema : undefined;
   const emaDecay = o.ema !== undefined ? checkDecay(o.ema) : savedEma?.decay;
   const average = emaDecay !== undefined ? await WeightAverage.start(generator, emaDecay) : null;
+  const averages: Record<string, { of: tfl.LayersModel; average: WeightAverage }> = average ? { generator: { of: generator, average } } : {};
   if (average) {
-    // restored with the checkpoint when it has one
-    if (savedEma) models[averagedName('generator')] = average.model;
     log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
   }
 
@@ -209,10 +208,9 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     // Restoring Adam's slots needs them to exist: take one zero-LR step first so they are created.
     await warmOptimizer(generator, gOpt, o);
     if (discriminator && dOpt) await warmOptimizer(discriminator, dOpt, o, true);
-    const r = await loadCheckpoint(latest, { models, optimizers });
+    const r = await loadCheckpointWithAverages(latest, { models, optimizers }, averages);
     step = r.step;
     state = r.state as TrainState;
-    if (average && savedEma) average.updates = savedEma.updates;
     // Batch/patch may change across resumes: keep the history for the model card.
     const prev = state.options as { batch?: number; patch?: number; history?: unknown[] };
     if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch) {
@@ -342,18 +340,14 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       const newMult = state.lrMult * 0.5;
       bar?.stop();
       if (!back) throw new Error(`loss became ${lossValue} at step ${step} before any checkpoint was written; lower --lr (now ${o.lr})`);
-      // A checkpoint from before the weight average started (the resumed one) restarts it there.
-      const backHasAverage = (await readCheckpointState(back)).models.includes(averagedName('generator'));
-      const targets = backHasAverage ? models : Object.fromEntries(Object.entries(models).filter(([name]) => name !== averagedName('generator')));
-      const r = await loadCheckpoint(back, { models: targets, optimizers });
-      if (average && !backHasAverage) average.restartAt(generator);
+      // a checkpoint from before the weight average started (the resumed one) restarts it there
+      const r = await loadCheckpointWithAverages(back, { models, optimizers }, averages);
       step = r.step;
       const rolls = state.nanRollbacks;
       state = r.state as TrainState;
       state.lrMult = newMult;
       state.nanRollbacks = rolls;
       rng = new Rng(state.rng);
-      if (average && state.ema) average.updates = state.ema.updates;
       log(`loss was ${lossValue}: rolled back to ${back} (step ${step}) and lowered the learning rate x${newMult} (rollback #${rolls})`);
       if (rolls > 5) throw new Error('loss keeps diverging after 5 rollbacks; giving up (try a lower --lr)');
       bar?.start(o.steps, step, { tier: o.tier, scale: o.scale, loss: '-', sps: '-', val: lastVal?.toFixed(2) ?? '-' });
