@@ -247,6 +247,24 @@ function swappedConvInput(g: GraphBuilder, c: ConvGeom): { xt: string; h: number
 /** Floats in one im2col chunk of the filter gradient (32 MiB). */
 export const IM2COL_CHUNK_FLOATS = 8 * 1024 * 1024;
 
+/**
+ * The kernel taps' row blocks (`rowsOf(i, j)`: a [rows, K] matrix of `tapFloats` floats) stacked in
+ * (i, j) order and multiplied by `rhs` [K, cols], in chunks of taps that keep each stacked matrix
+ * under IM2COL_CHUNK_FLOATS; returns the [taps*rows, cols] product.
+ */
+function tapProduct(g: GraphBuilder, c: ConvGeom, tapFloats: number, rhs: string, rowsOf: (i: number, j: number) => string): string {
+  const taps: [number, number][] = [];
+  for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) taps.push([i, j]);
+  const perChunk = Math.max(1, Math.floor(IM2COL_CHUNK_FLOATS / tapFloats));
+  const parts: string[] = [];
+  for (let t0 = 0; t0 < taps.length; t0 += perChunk) {
+    const rows = taps.slice(t0, t0 + perChunk).map(([i, j]) => rowsOf(i, j));
+    const a = rows.length === 1 ? rows[0] : g.op('Concat', rows, { axis: attr.int(0) });
+    parts.push(g.op('MatMul', [a, rhs]));
+  }
+  return parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
+}
+
 export type FilterGradMethod = 'im2col' | 'dycol' | 'conv';
 
 /**
@@ -277,17 +295,7 @@ export function convBackpropFilterGraph(op: string, c: ConvGeom, method: FilterG
     // as a plain MatMul: 1.3-1.5x faster in MLAS than the NHWC [P, taps*ci] with transA (session 11)
     const xt = g.op('Transpose', [padForTaps(g, c)], { perm: attr.ints([3, 0, 1, 2]) });
     const dy2 = g.op('Reshape', ['dy', g.int64('dyshape', [p, c.co])]);
-    const taps: [number, number][] = [];
-    for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) taps.push([i, j]);
-    const perChunk = Math.max(1, Math.floor(IM2COL_CHUNK_FLOATS / (p * c.ci)));
-    const parts: string[] = [];
-    for (let t0 = 0; t0 < taps.length; t0 += perChunk) {
-      const chunk = taps.slice(t0, t0 + perChunk);
-      const rows = chunk.map(([i, j]) => g.op('Reshape', [tapSlice(g, xt, c, i, j, [2, 3]), g.int64('rowshape', [c.ci, p])]));
-      const a = rows.length === 1 ? rows[0] : g.op('Concat', rows, { axis: attr.int(0) }); // [taps*ci, P]
-      parts.push(g.op('MatMul', [a, dy2])); // [taps*ci, co]
-    }
-    const all = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
+    const all = tapProduct(g, c, p * c.ci, dy2, (i, j) => g.op('Reshape', [tapSlice(g, xt, c, i, j, [2, 3]), g.int64('rowshape', [c.ci, p])])); // [taps*ci, co]
     y = g.op('Reshape', [all, g.int64('wshape', [c.kh, c.kw, c.ci, c.co])]);
   } else if (method === 'dycol') {
     if (c.sh !== 1 || c.sw !== 1 || c.dh !== 1 || c.dw !== 1) throw new Error(`${op}: the dy-taps filter gradient needs stride 1 and no dilation`);
@@ -299,20 +307,11 @@ export function convBackpropFilterGraph(op: string, c: ConvGeom, method: FilterG
     const x2 = g.op('Reshape', [xp, g.int64('xshape', [pp, c.ci])]); // [P', ci]
     const dyt = g.op('Transpose', ['dy'], { perm: attr.ints([3, 0, 1, 2]) }); // [co, n, oh, ow]
     const dyp = g.op('Pad', [dyt, g.int64('pads', [0, 0, c.kh - 1, c.kw - 1, 0, 0, c.kh - 1, c.kw - 1])], { mode: attr.str('constant') });
-    const taps: [number, number][] = [];
-    for (let i = 0; i < c.kh; i++) for (let j = 0; j < c.kw; j++) taps.push([i, j]);
-    const perChunk = Math.max(1, Math.floor(IM2COL_CHUNK_FLOATS / (pp * c.co)));
-    const parts: string[] = [];
-    for (let t0 = 0; t0 < taps.length; t0 += perChunk) {
-      // tap (i, j) multiplies x[h, w] by dy[h - i, w - j]: the window of padded dy starting at (kh-1-i, kw-1-j)
-      const rows = taps.slice(t0, t0 + perChunk).map(([i, j]) => {
-        const win = g.op('Slice', [dyp, g.int64('starts', [c.kh - 1 - i, c.kw - 1 - j]), g.int64('ends', [c.kh - 1 - i + hp, c.kw - 1 - j + wp]), g.int64('axes', [2, 3])]);
-        return g.op('Reshape', [win, g.int64('rowshape', [c.co, pp])]);
-      });
-      const a = rows.length === 1 ? rows[0] : g.op('Concat', rows, { axis: attr.int(0) }); // [taps*co, P']
-      parts.push(g.op('MatMul', [a, x2])); // [taps*co, ci]
-    }
-    const all = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: attr.int(0) });
+    // tap (i, j) multiplies x[h, w] by dy[h - i, w - j]: the window of padded dy starting at (kh-1-i, kw-1-j)
+    const all = tapProduct(g, c, pp * c.co, x2, (i, j) => {
+      const win = g.op('Slice', [dyp, g.int64('starts', [c.kh - 1 - i, c.kw - 1 - j]), g.int64('ends', [c.kh - 1 - i + hp, c.kw - 1 - j + wp]), g.int64('axes', [2, 3])]);
+      return g.op('Reshape', [win, g.int64('rowshape', [c.co, pp])]);
+    }); // [taps*co, ci]
     y = g.op('Transpose', [g.op('Reshape', [all, g.int64('wshape', [c.kh, c.kw, c.co, c.ci])])], { perm: attr.ints([0, 1, 3, 2]) });
   } else {
     const { xt, bottom, right } = swappedConvInput(g, c); // [ci, n, h', w']
