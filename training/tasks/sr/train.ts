@@ -145,7 +145,13 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
 
   const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit, margin: o.degrade ? DEGRADE_MARGIN : 0 });
   log(`data: ${describeSrSources(dataset.sources)}; ${describeLoadReport({ ...dataset.report, label: 'total' })}`);
-  for (const s of dataset.report.skipped) log(`  skipped ${s.file}: ${s.reason}`);
+  // The scale-augmented copies of one folder skip the same file for the same reason: one line each.
+  const skipLines = new Map<string, number>();
+  for (const s of dataset.report.skipped) {
+    const line = `  skipped ${s.file}: ${s.reason}`;
+    skipLines.set(line, (skipLines.get(line) ?? 0) + 1);
+  }
+  for (const [line, n] of skipLines) log(n > 1 ? `${line} (in ${n} scale copies)` : line);
 
   // A resumed run or an --init fine-tune keeps the architecture it was trained with (saved with
   // its weights), so changing the CLI defaults never breaks an old run; a new run builds one.
