@@ -134,10 +134,20 @@ describe.skipIf(!haveData)('SR end to end', () => {
     logs.length = 0;
     const x4 = await trainSr({ ...base(), scale: 4, out: path.join(dir, 'x4'), init: path.join(dir, 'a'), steps: 2, valSet: undefined });
     expect(x4.step).toBe(2);
-    expect(logs.some((l) => /--init is a x2 model: the x4 network starts from its weights \(2 layers copied; new: tail_conv\)/.test(l))).toBe(true);
+    expect(logs.some((l) => /--init x2 -> x4: 2 layers copied; new: tail_conv$/.test(l))).toBe(true);
     const m4 = await loadLayersModel(path.join(dir, 'x4', 'model'));
     expect(m4.getLayer('tail_conv').getWeights()[0].shape).toEqual([3, 3, 8, 48]);
     await expect(trainSr({ ...base(), features: undefined, scale: 2, out: path.join(dir, 'x4'), resume: true, steps: 3, valSet: undefined })).rejects.toThrow(/is a x4 model, but --scale is 2/);
+
+    // A quality network grown deeper from a trained one: the new block starts as the identity.
+    const q = { ...base(), tier: 'quality' as const, features: [8], steps: 2, valSet: undefined };
+    await trainSr({ ...q, blocks: 1, out: path.join(dir, 'q1') });
+    logs.length = 0;
+    const deeper = await trainSr({ ...q, blocks: 2, out: path.join(dir, 'q2'), init: path.join(dir, 'q1') });
+    expect(deeper.step).toBe(2);
+    expect(logs.some((l) => /--init 1 -> 2 residual blocks: \d+ layers copied; new: block1_conv1; started as the identity: block1_conv2$/.test(l))).toBe(true);
+    expect((await loadLayersModel(path.join(dir, 'q2', 'model'))).getLayer('block1_conv2').getWeights()[0].shape).toEqual([3, 3, 8, 8]);
+    await expect(trainSr({ ...q, blocks: 1, out: path.join(dir, 'q3'), init: path.join(dir, 'q2') })).rejects.toThrow(/cannot have fewer/);
   }, 240_000);
 
   it('keeps a weight average (--ema): validated beside the trained weights, checkpointed, resumed exactly, exported', async () => {

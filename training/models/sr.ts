@@ -170,16 +170,25 @@ export function srOptionsOf(model: tfl.LayersModel): Required<Omit<SrModelOption
 }
 
 /**
- * The same network at another scale, started from `source`'s weights (EDSR's trick: the x3/x4
- * models start from the trained x2 one). Every layer except the sub-pixel tail is scale-free, so
- * each layer with the same name and weight shapes is copied; the tail conv (3*s*s outputs) starts
- * fresh with its small init, the bicubic skip is rebuilt for the new scale.
+ * The same network at another scale and/or deeper, started from `source`'s weights. Every layer
+ * except the sub-pixel tail is scale-free (EDSR's trick: the x3/x4 models start from the trained
+ * x2 one), so each layer with the same name and weight shapes is copied; the tail conv (3*s*s
+ * outputs) starts fresh with its small init when the scale changes, the bicubic skip is rebuilt
+ * for the new scale. Extra residual blocks (quality tier, `blocks` above the source's) are appended
+ * after the trained ones with their second conv zeroed, so each new block starts as the identity
+ * and the deeper network computes exactly what the source did (zero-init residual branches, as
+ * in Goyal et al. 2017 / Net2Net's function-preserving growth); training then grows them.
  */
-export function srModelAtScale(source: tfl.LayersModel, scale: number, seed?: number): { model: tfl.LayersModel; copied: string[]; fresh: string[] } {
+export function srModelGrown(source: tfl.LayersModel, to: { scale?: number; blocks?: number }, seed?: number): { model: tfl.LayersModel; copied: string[]; fresh: string[]; identity: string[] } {
   const o = srOptionsOf(source);
-  const model = buildSrModel({ ...o, scale, name: source.name.replace(/x\d$/, `x${scale}`), seed });
+  const scale = to.scale ?? o.scale;
+  const blocks = to.blocks ?? o.blocks;
+  if (blocks !== o.blocks && o.tier !== 'quality') throw new Error(`${source.name}: only a quality-tier network (residual blocks) can be deepened`);
+  if (blocks < o.blocks) throw new Error(`${source.name} has ${o.blocks} residual blocks; a network started from it cannot have fewer (asked for ${blocks})`);
+  const model = buildSrModel({ ...o, scale, blocks, name: source.name.replace(/x\d$/, `x${scale}`), seed });
   const copied: string[] = [];
   const fresh: string[] = [];
+  const identity: string[] = [];
   for (const layer of model.layers) {
     if (!layer.trainable || !layer.getWeights().length) continue;
     const from = source.layers.find((l) => l.name === layer.name);
@@ -188,9 +197,14 @@ export function srModelAtScale(source: tfl.LayersModel, scale: number, seed?: nu
     if (w.length === mine.length && w.every((t, i) => t.shape.join() === mine[i]!.shape.join())) {
       layer.setWeights(w);
       copied.push(layer.name);
+    } else if (!from && /^block\d+_conv2$/.test(layer.name)) {
+      const zeros = mine.map((t) => tf.zerosLike(t));
+      layer.setWeights(zeros);
+      tf.dispose(zeros);
+      identity.push(layer.name);
     } else fresh.push(layer.name);
   }
-  return { model, copied, fresh };
+  return { model, copied, fresh, identity };
 }
 
 /** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */

@@ -18,7 +18,7 @@ import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedNetwork } from '../../checkpoint/resume-options';
 import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
 import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
-import { buildDiscriminator, buildSrModel, srModelAtScale, srScaleOf, type SrSkip, type SrTier } from '../../models/sr';
+import { buildDiscriminator, buildSrModel, srModelGrown, srOptionsOf, srScaleOf, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
 import { averagedName, checkDecay, WeightAverage } from '../../models/weight-average';
@@ -170,19 +170,23 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       } finally {
         asked.dispose();
       }
-    } else if (o.features || o.blocks !== undefined || o.skip) log(`architecture options are ignored: the generator comes from ${source}`);
+    } else if (o.features || o.skip) log(`--features/--skip are ignored: the generator comes from ${source}`);
     log(`${latest ? 'architecture' : 'architecture and weights'} from ${source}`);
   } else {
     generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
   }
   const modelScale = srScaleOf(generator);
-  if (source && modelScale !== o.scale) {
-    if (latest) throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
-    // --init from another scale: the body is scale-free, only the sub-pixel tail starts fresh.
-    const rescaled = srModelAtScale(generator, o.scale, o.seed);
+  if (source && modelScale !== o.scale && latest) throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
+  const sourceBlocks = source && !latest ? srOptionsOf(generator).blocks : undefined;
+  const deeper = sourceBlocks !== undefined && o.blocks !== undefined && o.blocks !== sourceBlocks;
+  if (source && !latest && (modelScale !== o.scale || deeper)) {
+    // --init from another scale: the body is scale-free, only the sub-pixel tail starts fresh;
+    // --init with more --blocks: the new blocks start as the identity (same function, more capacity).
+    const grown = srModelGrown(generator, { scale: o.scale, blocks: o.blocks }, o.seed);
     generator.dispose();
-    generator = rescaled.model;
-    log(`--init is a x${modelScale} model: the x${o.scale} network starts from its weights (${rescaled.copied.length} layers copied; new: ${rescaled.fresh.join(', ')})`);
+    generator = grown.model;
+    const changes = [modelScale !== o.scale && `x${modelScale} -> x${o.scale}`, deeper && `${sourceBlocks} -> ${o.blocks} residual blocks`].filter(Boolean).join(', ');
+    log(`--init ${changes}: ${grown.copied.length} layers copied${grown.fresh.length ? `; new: ${grown.fresh.join(', ')}` : ''}${grown.identity.length ? `; started as the identity: ${grown.identity.join(', ')}` : ''}`);
   }
   const discriminator = o.gan ? buildDiscriminator() : null;
   const gOpt = adam(o.lr, 0.9, 0.999, 1e-8);

@@ -1,18 +1,19 @@
 /**
- * srModelAtScale: an SR network rebuilt at another scale keeps every scale-free layer's weights
+ * srModelGrown: an SR network rebuilt at another scale keeps every scale-free layer's weights
  * (head, residual blocks, body conv; the real-time tier's convs) and starts only the sub-pixel
- * tail fresh, so an x4 run can start from a trained x2 model (EDSR's x2 -> x4 initialisation).
+ * tail fresh, so an x4 run can start from a trained x2 model (EDSR's x2 -> x4 initialisation);
+ * rebuilt deeper, its new residual blocks start as the identity, so it computes what the source did.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
-import { buildSrModel, srModelAtScale, srOptionsOf } from '../../training/models/sr';
+import { buildSrModel, srModelGrown, srOptionsOf } from '../../training/models/sr';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu', log: () => {} });
 });
 
-describe('srModelAtScale', () => {
+describe('srModelGrown', () => {
   it('reads the architecture back from a quality model and a real-time model', () => {
     const q = buildSrModel({ tier: 'quality', scale: 2, features: [8], blocks: 3, seed: 1 });
     expect(srOptionsOf(q)).toEqual({ tier: 'quality', scale: 2, features: [8], blocks: 3, resScale: 1, skip: 'bicubic' });
@@ -22,7 +23,8 @@ describe('srModelAtScale', () => {
 
   it('x2 -> x4: copies every layer but the tail, and the new model upsamples x4', () => {
     const x2 = buildSrModel({ tier: 'quality', scale: 2, features: [8], blocks: 2, seed: 3 });
-    const { model, copied, fresh } = srModelAtScale(x2, 4, 5);
+    const { model, copied, fresh, identity } = srModelGrown(x2, { scale: 4 }, 5);
+    expect(identity).toEqual([]);
     expect(fresh).toEqual(['tail_conv']);
     expect(copied.sort()).toEqual(['block0_conv1', 'block0_conv2', 'block1_conv1', 'block1_conv2', 'body_conv', 'head'].sort());
     for (const name of copied) {
@@ -41,5 +43,29 @@ describe('srModelAtScale', () => {
     tail.setWeights(trained);
     expect(tf.max(tf.abs(tf.sub(y, skipOnly))).dataSync()[0]).toBeLessThan(0.05);
     expect(tf.max(tf.abs(tf.sub(y, skipOnly))).dataSync()[0]).toBeGreaterThan(0);
+  });
+
+  it('deeper: new blocks start as the identity (same output), then train like any other block', () => {
+    const src = buildSrModel({ tier: 'quality', scale: 2, features: [8], blocks: 2, seed: 3 });
+    const { model, copied, fresh, identity } = srModelGrown(src, { blocks: 4 }, 7);
+    expect(srOptionsOf(model)).toMatchObject({ tier: 'quality', scale: 2, features: [8], blocks: 4 });
+    expect(identity).toEqual(['block2_conv2', 'block3_conv2']);
+    expect(fresh).toEqual(['block2_conv1', 'block3_conv1']);
+    expect(copied).toContain('tail_conv');
+    const x = tf.randomUniform([1, 9, 11, 3], 0, 1, 'float32', 4);
+    const a = src.predict(x) as tf.Tensor;
+    const b = model.predict(x) as tf.Tensor;
+    expect(b.shape).toEqual(a.shape);
+    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBeLessThan(1e-6);
+    // The new blocks are not dead: their zeroed conv gets a gradient on the first step.
+    const conv2 = model.getLayer('block2_conv2');
+    const kernel = conv2.trainableWeights[0]!;
+    const { grads } = tf.variableGrads(() => tf.mean(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar, [kernel.read() as tf.Variable]);
+    const g = Object.values(grads)[0]!;
+    expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    // Shrinking, or deepening a real-time network, is refused with a message.
+    expect(() => srModelGrown(model, { blocks: 3 })).toThrow(/cannot have fewer/);
+    const rt = buildSrModel({ tier: 'real-time', scale: 2, features: [8, 4], seed: 1 });
+    expect(() => srModelGrown(rt, { blocks: 2 })).toThrow(/only a quality-tier/);
   });
 });
