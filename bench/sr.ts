@@ -7,6 +7,10 @@
  * check that its Chromium output matches its Node output. Prints JSON and writes docs/bench-sr.md.
  *
  *   npx tsx bench/sr.ts [--size 512] [--tile 128] [--skip-thick] [--no-browser] [--check-size 48] [--out docs/bench-sr.md]
+ *                       [--scales 2,4] [--models sr-quality-x2,esrgan-slim,esrgan-thick]
+ *
+ * --scales and --models time a subset (e.g. one re-shipped model against the UpscalerJS models it
+ * is compared with) in one run; the report then says which rows it holds.
  *
  * All runtimes are single-threaded (onnxruntime intra-op threads 1; tfjs wasm in Node has no
  * threads; in Chromium ort.env.wasm.numThreads = 1 and tfjs-backend-wasm setThreadsCount(1)),
@@ -78,6 +82,8 @@ async function main(): Promise<void> {
     .option('--no-browser', 'skip the Chromium rows (bench/sr-browser.ts)')
     .option('--check-size <n>', 'side of the centre crop on which Chromium and Node outputs are compared', '48')
     .option('--out <file>', 'markdown report', path.join(repoRoot, 'docs/bench-sr.md'))
+    .option('--scales <list>', 'scales to time', '2,4')
+    .option('--models <list>', 'only these models (manifest ids and esrgan-slim/-medium/-thick; bicubic always runs); default all')
     .parse(process.argv)
     .opts();
   const size = Number(a.size);
@@ -94,7 +100,13 @@ async function main(): Promise<void> {
   const browserModels: BrowserModel[] = [];
 
   const manifest = parseManifest(JSON.parse(await fs.readFile(path.join(repoRoot, 'public/models/manifest.json'), 'utf8')));
-  const ours = manifest.models.filter((m) => m.task === 'super-resolution' && m.id.startsWith('sr-'));
+  const only = a.models ? new Set(String(a.models).split(',').map((x) => x.trim())) : null;
+  const wanted = (name: string) => !only || only.has(name);
+  const ours = manifest.models.filter((m) => m.task === 'super-resolution' && m.id.startsWith('sr-') && wanted(m.id));
+  const scales = String(a.scales).split(',').map(Number);
+  const known = new Set([...manifest.models.map((m) => m.id), ...UPSCALER_MODELS.map((n) => `esrgan-${n}`)]);
+  for (const name of only ?? []) if (!known.has(name)) throw new Error(`--models: unknown model ${name} (manifest ids or esrgan-slim/-medium/-thick)`);
+  if (!scales.every((x) => [2, 3, 4].includes(x))) throw new Error(`--scales: 2, 3 or 4, got ${a.scales}`);
   const rows: Row[] = [];
   const add = (model: string, scale: number, runtime: string, seconds: number) => {
     const outputMegapixels = (size * scale) ** 2 / 1e6;
@@ -103,7 +115,7 @@ async function main(): Promise<void> {
     console.error(`${model} x${scale} ${runtime}: ${seconds.toFixed(2)} s, ${row.mpixPerSecond} MP/s`);
   };
 
-  for (const scale of [2, 4]) {
+  for (const scale of scales) {
     add('bicubic (MATLAB imresize, JS)', scale, 'node js', await timeRunner(bicubicRunner(scale), input, warm));
     for (const m of ours.filter((e) => e.scale === scale)) {
       const file = path.join(repoRoot, 'public/models', m.file);
@@ -120,7 +132,7 @@ async function main(): Promise<void> {
       }
     }
     for (const name of UPSCALER_MODELS) {
-      if (name === 'thick' && a.skipThick) continue;
+      if ((name === 'thick' && a.skipThick) || !wanted(`esrgan-${name}`)) continue;
       const r = await upscalerRunner(name, scale, { tile, overlap: 8 });
       add(`upscalerjs esrgan-${name}`, scale, `tfjs wasm (tiles ${tile})`, await timeRunner(r, input, warm));
       nodeCheck.set(checkKey(`upscalerjs esrgan-${name}`, scale), await r.upscale(check));
@@ -165,6 +177,7 @@ async function main(): Promise<void> {
     '',
     browserNote(browser, checkSize),
     '',
+    ...(only || a.scales !== '2,4' ? [`A partial run: models ${only ? [...only].join(', ') : 'all'} at x${scales.join(', x')} (\`--models\`, \`--scales\`).`, ''] : []),
     `| model | scale | runtime | seconds | output MP/s | x esrgan-slim (same env) | Chromium / Node | max abs diff vs Node (${checkSize}x${checkSize}, 8-bit) |`,
     '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.model} | x${r.scale} | ${r.runtime} | ${r.seconds} | ${r.mpixPerSecond} | ${r.vsSlim ?? '-'} | ${r.vsNode ?? '-'} | ${r.maxAbsDiffVsNode ?? '-'} |`),
