@@ -7,6 +7,8 @@ import { KINDS, kindOf } from '../_components/kinds';
 
 /** Plain bicubic resizing on Set14 (Y-PSNR, dB, same protocol as the models' numbers: docs/sr-results.md). */
 const BICUBIC_SET14: Record<number, number> = { 2: 30.23, 3: 27.55, 4: 26.0 };
+/** The same on Set14 LR re-encoded as JPEG quality 60 (the photo tier's test: `eval sr --degrade jpeg:60`). */
+const BICUBIC_SET14_JPEG60: Record<number, number> = { 2: 28.53, 4: 25.02 };
 
 const DOMAIN: Record<string, string> = {
   summer: 'summer scenes',
@@ -31,7 +33,7 @@ export function plainWhat(m: SiteModel): string {
     return d ? `Turns ${d[0]} into ${d[1]}, same size.` : 'Restyles a picture, same size.';
   }
   const kind = KINDS[kindOf(m)].label;
-  const tier = m.tier === 'real-time' ? ' Fast: good for large pictures.' : m.tier === 'quality' ? ' Slower, the most faithful detail.' : m.tier === 'photo' ? ' More texture, less faithful to fine detail.' : '';
+  const tier = m.tier === 'real-time' ? ' Fast: good for large pictures.' : m.tier === 'quality' ? ' Slower, the most faithful detail.' : m.tier === 'photo' ? ' Removes JPEG blocks and noise; on clean pictures a little softer than Clean.' : '';
   return `Makes pictures ${m.scale}× larger (${kind}).${tier}`;
 }
 
@@ -49,6 +51,12 @@ export function plainNumbers(m: SiteModel): string[] {
     if (psnr !== undefined && base !== undefined) {
       const d = psnr - base;
       out.push(d >= 0 ? `Sharper than plain resizing by ${d.toFixed(1)} dB on standard test photos.` : `${(-d).toFixed(1)} dB below plain resizing on standard test photos (it trades accuracy for texture).`);
+    }
+    const jpeg = q?.metrics.psnrYJpeg60;
+    const jpegBase = BICUBIC_SET14_JPEG60[m.scale];
+    if (m.tier === 'photo' && jpeg !== undefined && jpegBase !== undefined) {
+      const d = jpeg - jpegBase;
+      out.push(d >= 0 ? `On JPEG photos (quality 60): ${d.toFixed(1)} dB closer to the original than plain resizing.` : `On JPEG photos (quality 60): ${(-d).toFixed(1)} dB below plain resizing.`);
     }
     const sec = q?.metrics.secondsPerImage;
     if (sec !== undefined) out.push(`Upscales a small photo in about ${ms(sec)} on a 2-core laptop-class CPU.`);

@@ -52,6 +52,15 @@ test('phone: bring-your-own reachable from the top, cards in plain words with th
     const gain = x2.quality.find((q) => q.dataset === 'Set14')!.metrics.psnrY! - bicubic;
     await expect(page.locator('[data-model-id="sr-realtime-x2"]').getByTestId('model-numbers')).toContainText(`Sharper than plain resizing by ${gain.toFixed(1)} dB on standard test photos`);
   }
+  // photo tier: its number on JPEG input (what it is for), from the manifest
+  for (const m of shipped.filter((e) => e.tier === 'photo')) {
+    const jpeg = m.quality.find((q) => q.dataset === 'Set14')?.metrics.psnrYJpeg60;
+    if (jpeg === undefined) continue;
+    const gain = jpeg - ({ 2: 28.53, 4: 25.02 } as Record<number, number>)[m.scale]!;
+    const card = page.locator(`[data-model-id="${m.id}"]`);
+    await expect(card.getByTestId('model-what')).toContainText('Removes JPEG blocks and noise');
+    await expect(card.getByTestId('model-numbers')).toContainText(`On JPEG photos (quality 60): ${gain.toFixed(1)} dB closer to the original than plain resizing.`);
+  }
   // numbers are still there for whoever unfolds them
   const card = page.getByTestId('model-card').first();
   await card.getByText('Technical details').click();
