@@ -85,6 +85,10 @@ export function planAxis(length: number, size: number, overlap: number, multiple
   if (length <= s) return [{ start: 0, length, padded: roundUp(length, m), overlapBefore: 0, overlapAfter: 0 }];
   for (let n = Math.max(2, Math.ceil((length - overlap) / (s - overlap))); ; n++) {
     const len = Math.min(s, roundUp(Math.ceil((length + (n - 1) * overlap) / n), m));
+    // From three spans on, no pixel under three spans needs len >= 2 * overlap; len only shrinks as n grows.
+    if (n >= 3 && len < 2 * overlap) {
+      throw new Error(`cannot tile ${length} px with tiles of ${s} px overlapping by ${overlap} px: use larger tiles (well over twice the overlap) or a smaller overlap`);
+    }
     const even = (i: number) => (i * (length - len)) / (n - 1);
     // aligned: interior starts round down to a multiple of m, the last one up (so it stays <= len long)
     const starts = Array.from({ length: n }, (_, i) =>

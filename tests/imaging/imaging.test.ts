@@ -139,6 +139,10 @@ describe('tiling plan', () => {
   it('rejects impossible options', () => {
     expect(() => planAxis(100, 2, 0, 4)).toThrow(/multipleOf/);
     expect(() => planAxis(100, 64, 40, 1)).toThrow(/overlap/);
+    // an overlap under half the tile that still cannot cover the axis without a pixel under three
+    // tiles: a clear error, not a planner that loops for ever (seen with a 96 px tile, 46 px overlap)
+    expect(() => planAxis(200, 96, 46, 1)).toThrow(/cannot tile 200 px with tiles of 96 px overlapping by 46 px/);
+    expect(planAxis(200, 112, 46, 1).length).toBe(3);
   });
 });
 

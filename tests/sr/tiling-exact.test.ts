@@ -92,9 +92,11 @@ describe('SR tiling margin = receptive radius', () => {
         });
         return { max, n };
       };
-      const tiled = await tiler.runImage(rgba, W, H, spec({ ...m.tile!, size: 96 }));
+      // small tiles so that the 200x150 picture needs several (a tile must be well over twice the overlap)
+      const size = Math.max(96, 2 * m.tile!.overlap + 20);
+      const tiled = await tiler.runImage(rgba, W, H, spec({ ...m.tile!, size }));
       expect(tiled.plan.tiles.length).toBeGreaterThanOrEqual(6);
-      const oldWay = await tiler.runImage(rgba, W, H, spec({ size: 96, overlap: 16 }));
+      const oldWay = await tiler.runImage(rgba, W, H, spec({ size, overlap: 16 }));
       const [now, before] = [diff(tiled.out), diff(oldWay.out)];
       console.log(`${m.id}: tiled vs whole: ${now.n} values differ (max ${now.max}/255) with margin ${m.tile!.margin}; ${before.n} (max ${before.max}/255) with 16 px overlap, quarter margin`);
       expect(now.max).toBeLessThanOrEqual(1);
