@@ -475,6 +475,21 @@ export function registerNativeBackend(opts: NativeOptions = {}): void {
   if (!tf.findBackendFactory(NATIVE_BACKEND)) tf.registerBackend(NATIVE_BACKEND, () => tf.findBackend('wasm')!, 0);
 }
 
+/** onnxruntime threads of every session from now on (cached sessions are released when it changes). */
+export function setNativeThreads(threads: number): void {
+  const s = nativeState();
+  if (s.cache.threads === threads) return;
+  const load = loadOrt();
+  if (!load.ok) throw new Error(load.why);
+  s.cache.clear();
+  s.cache = new SessionCache(load.ort, s.cache.capacity, threads);
+}
+
+/** onnxruntime threads of the native backend's sessions. */
+export function nativeThreadCount(): number {
+  return nativeState().cache.threads;
+}
+
 /** Releases every cached session (tests; a process exit does this anyway). */
 export function releaseNativeSessions(): void {
   state?.cache.clear();

@@ -24,6 +24,7 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
           .option('--pool <n>', 'image history pool size', int('--pool'), 50),
     },
   )
+    .option('--no-domain-worker', "compute both domains' halves of a step on one thread (default: domain B's in a worker thread, on the native and wasm backends)")
     .action(async (opts, cmd: Command) => {
       const { runCycleGan } = await import('./train');
       await runCycleGan(cycleganRunOptionsFromCli(opts, (name) => cmd.getOptionValueSource(name) === 'cli'));
@@ -35,7 +36,7 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
 /** The run options a `train cyclegan` command line asks for (`fromCli(name)`: was the option set on the command line?). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function cycleganRunOptionsFromCli(opts: Record<string, any>, fromCli: (option: string) => boolean): RunOptions {
-  return ganRunOptionsFromCli(opts, fromCli, {
+  const run: RunOptions = ganRunOptionsFromCli(opts, fromCli, {
     head: {
       data: opts.data,
       out: opts.out || path.join('runs', `cyclegan-${path.basename(path.resolve(opts.data))}`),
@@ -48,6 +49,7 @@ export function cycleganRunOptionsFromCli(opts: Record<string, any>, fromCli: (o
     losses: { lambdaCycle: opts.lambdaCycle, lambdaIdt: opts.lambdaIdt, gpWeight: opts.gpWeight, poolSize: opts.pool },
     decayFrom: (steps) => Math.floor(steps / 2),
   });
+  return { ...run, domainWorker: opts.domainWorker !== false };
 }
 
 function registerEvalCommand(evaluate: Command): void {

@@ -16,10 +16,17 @@ import type { MetricsLog } from '../../health/metrics';
 import { countParams } from '../../models/stats';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
+import { setNativeThreads } from '../../backends/native/kernels';
+import { planDomainWorker } from './domain-worker';
 import { CycleGanTrainer, type StepMetrics, type TrainerOptions } from './trainer';
 import { fmt, runGanTask, type GanRunOptions, type GanRunResult, type GanTask } from '../shared/gan-run-loop';
 
 export interface RunOptions extends TrainerOptions, GanRunOptions {
+  /**
+   * Compute domain B's halves of every step in a worker thread (domain-worker.ts) when the backend
+   * and options allow it (default); false: one thread.
+   */
+  domainWorker?: boolean;
   /** Called after every step (tests). */
   onStep?: (m: StepMetrics, t: CycleGanTrainer) => void | Promise<void>;
 }
@@ -35,6 +42,14 @@ const CYCLEGAN_TASK: GanTask<CycleGanTrainer, StepMetrics, RunOptions> = {
   latest: (dir) => CycleGanTrainer.latest(dir),
   create: (o) => CycleGanTrainer.create(o),
   resume: (checkpoint, override) => CycleGanTrainer.resume(checkpoint, override),
+  prepare: async (t, o, backend, log) => {
+    if (o.domainWorker === false) return log('domain worker: off (--no-domain-worker): both domains\' halves of a step on this thread');
+    const plan = planDomainWorker(t.opts, backend);
+    if ('why' in plan) return log(`domain worker: not used (${plan.why}); both domains' halves of a step on this thread`);
+    if (backend === 'native') setNativeThreads(plan.threads);
+    await t.startDomainWorker(plan.threads);
+    log(`domain worker: domain B's halves of each step (F(b) and its cycle, D_A's loss) in a worker thread beside domain A's, ${plan.threads} onnxruntime thread(s) each (--no-domain-worker: one thread)`);
+  },
   architectureKeys: CYCLEGAN_ARCHITECTURE_KEYS,
   flagName: (k) => FLAGS[k] ?? k,
   resumedLine: (latest, t) =>

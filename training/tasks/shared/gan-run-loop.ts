@@ -115,6 +115,8 @@ export interface GanTask<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   flagName(key: string): string;
   /** The line logged after a resume. */
   resumedLine(checkpoint: string, t: T): string;
+  /** Called once the trainer exists, before the first step (CycleGAN starts its domain worker here). */
+  prepare?(t: T, o: O, backend: string, log: (line: string) => void): Promise<void>;
   /** Lines describing the networks and the losses (params and GMACs of G at 256x256). */
   describe(t: T, params: number, gmacs: number): string[];
   /** The 'start' / 'resume' metrics row, from the shared fields. */
@@ -193,6 +195,7 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   const params = countParams(trainer.G);
   const gmacs = macs(trainer.G, 256, 256) / 1e9;
   for (const line of task.describe(trainer, params, gmacs)) log(line);
+  await task.prepare?.(trainer, o, backend.name, log);
   const averaged = Object.entries(trainer.averages);
   if (averaged.length) {
     const a = averaged[0][1].average;
