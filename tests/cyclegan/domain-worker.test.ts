@@ -89,7 +89,7 @@ describe('domain-parallel CycleGAN step', () => {
   it('an error in the worker comes back as an error of the training thread, naming the request', async () => {
     const t = await CycleGanTrainer.create({ ...OPTS, loss: 'lsgan' });
     await t.startDomainWorker(1);
-    expect(() => t.domainB!.request('bogus')).toThrow(/domain worker \(bogus half\): Error: unknown request 'bogus'/);
+    expect(() => t.domainB!.request('bogus')).toThrow(/domain worker \(bogus request\): Error: unknown request 'bogus'/);
     // the worker is still usable afterwards
     expect(t.trainStep(batch(0, 0), batch(1, 0)).applied).toBe(true);
     t.dispose();
