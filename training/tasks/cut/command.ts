@@ -42,6 +42,7 @@ export function registerCutCommands(train: Command): void {
           .option('--collapse-threshold <x>', 'mean |G(x) - x| (in [-1, 1] units) below which the output counts as unchanged', num('--collapse-threshold'), 0.02),
     },
   )
+    .option('--no-identity-worker', "compute CUT's identity NCE half on the training thread (default: in a worker thread beside the x half, on the native and wasm backends)")
     .action(async (opts, cmd: Command) => {
       const { runCut } = await import('./train');
       await runCut(cutRunOptionsFromCli(opts, (name) => cmd.getOptionValueSource(name) === 'cli'));
@@ -56,7 +57,7 @@ export function registerCutCommands(train: Command): void {
 export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option: string) => boolean): CutRunOptions {
   const mode = opts.mode as CutMode;
   const d = modeDefaults(mode);
-  return ganRunOptionsFromCli(opts, fromCli, {
+  const run: CutRunOptions = ganRunOptionsFromCli(opts, fromCli, {
     head: {
       data: opts.data as string,
       out: (opts.out as string) || path.join('runs', `${mode}-${path.basename(path.resolve(opts.data))}`),
@@ -77,4 +78,5 @@ export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option
     decayFrom: (steps) => Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
     health: { collapseWindow: opts.collapseWindow, collapseThreshold: opts.collapseThreshold },
   });
+  return { ...run, identityWorker: opts.identityWorker !== false };
 }

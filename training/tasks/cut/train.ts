@@ -19,6 +19,8 @@ import { countParams } from '../../models/stats';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { fmt, runGanTask, type GanRunOptions, type GanRunResult, type GanTask } from '../shared/gan-run-loop';
+import { setNativeThreads } from '../../backends/native/kernels';
+import { planIdentityWorker } from './identity-worker';
 import { CUT_ARCHITECTURE_KEYS, CutTrainer, type CutOptions, type CutStepMetrics } from './trainer';
 
 export interface CutRunOptions extends CutOptions, GanRunOptions {
@@ -26,6 +28,11 @@ export interface CutRunOptions extends CutOptions, GanRunOptions {
   collapseWindow: number;
   collapseThreshold: number;
   onStep?: (m: CutStepMetrics, t: CutTrainer) => void | Promise<void>;
+  /**
+   * Compute the identity NCE half of every step in a worker thread (identity-worker.ts) when the
+   * backend and options allow it (default); false: one thread.
+   */
+  identityWorker?: boolean;
 }
 
 export type CutRunResult = GanRunResult<CutTrainer>;
@@ -40,6 +47,14 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
     latest: (dir) => CutTrainer.latest(dir),
     create: (opts) => CutTrainer.create(opts),
     resume: (checkpoint, override) => CutTrainer.resume(checkpoint, override),
+    prepare: async (t, opts, backend, log) => {
+      if (opts.identityWorker === false) return log('identity worker: off (--no-identity-worker): the whole generator step on this thread');
+      const plan = planIdentityWorker(t.opts, backend);
+      if ('why' in plan) return log(`identity worker: not used (${plan.why})`);
+      if (backend === 'native') setNativeThreads(plan.threads);
+      await t.startIdentityWorker(plan.threads);
+      log(`identity worker: the identity NCE half of each generator step (G(y) and its NCE) in a worker thread beside the x half, ${plan.threads} onnxruntime thread(s) each (--no-identity-worker: one thread)`);
+    },
     architectureKeys: CUT_ARCHITECTURE_KEYS,
     flagName,
     resumedLine: (latest, t) => `resumed from ${latest} at step ${t.step} (rng ${t.rng.state}, lr scale ${t.lrScale})`,

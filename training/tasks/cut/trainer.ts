@@ -26,6 +26,7 @@ import { encoderLayerNames, encoderModel } from '../../models/encoder-layers';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty } from '../cyclegan/losses';
 import { GanTrainerCore, varsOf, type GanStepMetrics, type GanTrainerOptions } from '../shared/gan-trainer';
 import { buildMlpHead, patchNceLoss, projectPatches, samplePatchIds } from './patchnce';
+import { IdentityWorker } from './identity-worker';
 
 export const CUT_MODES = ['cut', 'fastcut'] as const;
 export type CutMode = (typeof CUT_MODES)[number];
@@ -62,8 +63,28 @@ export interface CutStepMetrics extends GanStepMetrics {
   identityDistance: number;
 }
 
+/** Patch keys of real images: per NCE layer, the sampled locations and their projected features [B, P, nc]. */
+export interface PatchKeys {
+  ids: Int32Array[];
+  k: tf.Tensor3D[];
+  /** feature positions per layer (what the locations are drawn from) */
+  counts: number[];
+}
+
+/** The x half of CUT's L_G (CutTrainer.generatorHalfX). */
+export interface CutGeneratorHalf {
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+  parts: { fake: tf.Tensor4D; identityDistance: tf.Scalar; adv: tf.Scalar; nce: tf.Scalar };
+}
+
+/** G applied to a batch. */
+const G_ = (t: CutTrainer, x: tf.Tensor): tf.Tensor4D => t.G.apply(x) as tf.Tensor4D;
+
 export class CutTrainer extends GanTrainerCore<CutOptions> {
   readonly encoder: tfl.LayersModel;
+  /** The worker thread of the identity half (identity-worker.ts); null: computed here. */
+  identityWorker: IdentityWorker | null = null;
 
   private constructor(
     opts: CutOptions,
@@ -133,19 +154,75 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
 
   /**
    * Key patches of the real images (constants: no gradient flows through them, as upstream):
-   * per NCE layer, the sampled locations and their projected, normalised features.
+   * per NCE layer, the sampled locations and their projected, normalised features. `ids` given:
+   * those locations (drawn elsewhere); otherwise drawn here from the run's RNG.
    */
-  private keys(real: tf.Tensor4D): { ids: Int32Array[]; k: tf.Tensor3D[] } {
-    const feats = this.encoder.apply(real) as tf.Tensor4D[];
-    const ids = feats.map((f) => samplePatchIds(f.shape[1] * f.shape[2], this.opts.numPatches, this.rng));
-    const k = feats.map((f, i) => projectPatches(f, ids[i], this.heads[i]));
-    return { ids, k };
+  keys(real: tf.Tensor4D, ids?: Int32Array[]): PatchKeys {
+    return tf.tidy(() => {
+      const feats = this.encoder.apply(real) as tf.Tensor4D[];
+      const at = ids ?? feats.map((f) => samplePatchIds(f.shape[1] * f.shape[2], this.opts.numPatches, this.rng));
+      return { ids: at, k: feats.map((f, i) => projectPatches(f, at[i], this.heads[i])), counts: feats.map((f) => f.shape[1] * f.shape[2]) };
+    });
   }
 
   /** NCE loss of query features against precomputed keys, times lambdaNce, averaged over layers. */
-  private nce(qFeats: tf.Tensor4D[], keys: { ids: Int32Array[]; k: tf.Tensor3D[] }): tf.Scalar {
+  private nce(qFeats: tf.Tensor4D[], keys: PatchKeys): tf.Scalar {
     const losses = qFeats.map((f, i) => patchNceLoss(projectPatches(f, keys.ids[i], this.heads[i]), keys.k[i], this.opts.nceT));
     return tf.mul(tf.div(tf.addN(losses), losses.length), this.opts.lambdaNce) as tf.Scalar;
+  }
+
+  /** The generator side's variables (G's, then the MLP heads'): what optG trains. */
+  generatorVars(): tf.Variable[] {
+    return this.gVars;
+  }
+
+  /** The NCE query features of G's output for `input`, flipped back when the input was flipped. */
+  private queries(out: tf.Tensor4D, flip: boolean): tf.Tensor4D[] {
+    const q = this.encoder.apply(out) as tf.Tensor4D[];
+    return flip ? q.map((f) => tf.reverse(f, 2)) : q;
+  }
+
+  /**
+   * The x half of L_G and its gradient over the generator side: lambdaGan * L_adv(D(G(x))) plus
+   * NCE(G(x), x) (halved when the identity half exists, `withIdentity`), with the translation and
+   * the mean |G(x) - x|.
+   */
+  generatorHalfX(realA: tf.Tensor4D, keysA: PatchKeys | null, flip: boolean, withIdentity: boolean): CutGeneratorHalf {
+    const o = this.opts;
+    const D = this.augmented((x: tf.Tensor) => this.D.apply(x) as tf.Tensor);
+    const kept: Record<string, tf.Tensor> = {};
+    const keep = <T extends tf.Tensor>(k: string, t: T): T => ((kept[k] = tf.keep(t)), t);
+    const { value, grads } = tf.variableGrads(() => {
+      const input = flip ? tf.reverse(realA, 2) : realA;
+      const out = G_(this, input);
+      keep('fake', out);
+      keep('identityDistance', tf.mean(tf.abs(tf.sub(out, input))));
+      const adv = keep('adv', tf.mul(ganLoss(o.loss, D(out), true), o.lambdaGan) as tf.Scalar);
+      const nce = keep('nce', keysA ? this.nce(this.queries(out, flip), keysA) : tf.scalar(0));
+      return (keysA ? tf.add(adv, tf.mul(nce, withIdentity ? 0.5 : 1)) : adv) as tf.Scalar;
+    }, this.gVars);
+    return { value, grads, parts: kept as CutGeneratorHalf['parts'] };
+  }
+
+  /** The identity half of L_G (CUT): lambdaNce * NCE(G(y), y) / 2 and its gradient over the generator side. */
+  generatorHalfY(realB: tf.Tensor4D, keysB: PatchKeys, flip: boolean): { value: tf.Scalar; grads: tf.NamedTensorMap; nceIdt: tf.Scalar } {
+    let nceIdt: tf.Scalar | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const input = flip ? tf.reverse(realB, 2) : realB;
+      const nce = this.nce(this.queries(G_(this, input), flip), keysB);
+      nceIdt = tf.keep(nce);
+      return tf.mul(nce, 0.5) as tf.Scalar;
+    }, this.gVars);
+    return { value, grads, nceIdt: nceIdt! };
+  }
+
+  /**
+   * Moves the identity half of every following step to a worker thread (identity-worker.ts) with
+   * `threads` onnxruntime threads; the step computes the same sums either way.
+   */
+  async startIdentityWorker(threads: number): Promise<void> {
+    if (this.identityWorker) return;
+    this.identityWorker = await IdentityWorker.start(this, threads);
   }
 
   /** One G step (with the MLP heads) and one D step on real x (A) and y (B): NHWC floats in [-1, 1]. */
@@ -154,7 +231,6 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
     const lr = this.applyLearningRates();
-    const G = (x: tf.Tensor) => this.G.apply(x) as tf.Tensor4D;
     // D sees T(x) (DiffAugment) everywhere: real, fake, G's adversarial term and WGAN-GP's interpolates.
     const D = this.augmented((x: tf.Tensor) => this.D.apply(x) as tf.Tensor);
     const realA = tf.tensor4d(aData, shape);
@@ -163,45 +239,46 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const m: Record<string, number> = {};
     let applied = true;
     const useNce = o.lambdaNce > 0;
-    const keysA = useNce ? tf.tidy(() => this.keys(realA)) : null;
-    const keysB = useNce && o.nceIdt ? tf.tidy(() => this.keys(realB)) : null;
-    let fakeB: tf.Tensor4D | null = null;
+    const withIdentity = useNce && o.nceIdt;
+    const keysA = useNce ? this.keys(realA) : null;
+    // the identity half's patch locations, drawn right after x's (the order of a one-thread step)
+    const idsB = withIdentity ? keysA!.counts.map((count) => samplePatchIds(count, o.numPatches, this.rng)) : null;
+    const remote = withIdentity ? this.identityWorker : null;
+    let fakeB: tf.Tensor | null = null;
     try {
-      // ---- generator and MLP heads
-      const parts: Record<string, tf.Scalar> = {};
+      // ---- generator and MLP heads: the identity half in the worker (when there is one) beside the x half
+      remote?.startIdentityHalf(bData, idsB!, flip);
+      const x = this.generatorHalfX(realA, keysA, flip, withIdentity);
+      fakeB = x.parts.fake;
+      let y: { value: tf.Scalar; grads: tf.NamedTensorMap; nceIdt: tf.Scalar } | null = null;
+      if (remote) y = remote.identityHalf();
+      else if (withIdentity) {
+        const keysB = this.keys(realB, idsB!);
+        try {
+          y = this.generatorHalfY(realB, keysB, flip);
+        } finally {
+          tf.dispose(keysB.k);
+        }
+      }
+      const parts: Record<string, tf.Scalar> = {
+        adv: x.parts.adv,
+        nce: x.parts.nce,
+        nceIdt: y ? y.nceIdt : tf.scalar(0),
+        identityDistance: x.parts.identityDistance,
+      };
       const gOut = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          let input: tf.Tensor4D = o.nceIdt ? tf.concat([realA, realB], 0) : realA;
-          if (flip) input = tf.reverse(input, 2);
-          const out = G(input);
-          const fB = o.nceIdt ? tf.slice(out, [0, 0, 0, 0], [n, -1, -1, -1]) : out;
-          fakeB = tf.keep(fB);
-          parts.identityDistance = tf.keep(tf.mean(tf.abs(tf.sub(fB, o.nceIdt ? tf.slice(input, [0, 0, 0, 0], [n, -1, -1, -1]) : input))) as tf.Scalar);
-          const adv = tf.mul(ganLoss(o.loss, D(fB), true), o.lambdaGan) as tf.Scalar;
-          let total: tf.Scalar = adv;
-          let nceX: tf.Scalar = tf.scalar(0);
-          let nceY: tf.Scalar = tf.scalar(0);
-          if (keysA) {
-            let q = this.encoder.apply(out) as tf.Tensor4D[];
-            if (flip) q = q.map((f) => tf.reverse(f, 2));
-            const part = (from: number) => q.map((f) => tf.slice(f, [from, 0, 0, 0], [n, -1, -1, -1]));
-            nceX = this.nce(o.nceIdt ? part(0) : q, keysA);
-            if (keysB) {
-              nceY = this.nce(part(n), keysB);
-              total = tf.add(total, tf.mul(tf.add(nceX, nceY), 0.5)) as tf.Scalar;
-            } else total = tf.add(total, nceX) as tf.Scalar;
-          }
-          parts.adv = tf.keep(adv);
-          parts.nce = tf.keep(nceX);
-          parts.nceIdt = tf.keep(nceY);
-          return total;
-        }, this.gVars);
+        const grads: tf.NamedTensorMap = {};
+        for (const k of new Set([...Object.keys(x.grads), ...Object.keys(y?.grads ?? {})])) {
+          grads[k] = x.grads[k] && y?.grads[k] ? tf.add(x.grads[k], y.grads[k]) : (x.grads[k] ?? y!.grads[k]).clone();
+        }
+        const value = y ? tf.add(x.value, y.value) : x.value.clone();
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
+      tf.dispose([x.value, Object.values(x.grads), y ? [y.value, Object.values(y.grads)] : []]);
       const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['adv', 'nce', 'nceIdt']);
 
       // ---- discriminator (no image pool, as the reference)
-      const fake = fakeB as unknown as tf.Tensor4D;
+      const fake = fakeB as tf.Tensor4D;
       const eps = tf.tensor4d(Float32Array.from({ length: n }, () => this.rng.next()), [n, 1, 1, 1]);
       const dParts: Record<string, tf.Scalar> = {};
       const dOut = tf.tidy(() => {
@@ -230,9 +307,8 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
       applied = gOk && dOk;
       tf.dispose(eps);
     } finally {
-      tf.dispose([realA, realB, fakeB as unknown as tf.Tensor]);
+      tf.dispose([realA, realB, fakeB ?? []]);
       if (keysA) tf.dispose(keysA.k);
-      if (keysB) tf.dispose(keysB.k);
     }
     return this.finishStep(m, applied, lr, m.adv, { nce: m.nce, nceIdt: m.nceIdt }, { identityDistance: m.identityDistance });
   }
@@ -243,6 +319,8 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
   }
 
   dispose(): void {
+    this.identityWorker?.terminate();
+    this.identityWorker = null;
     for (const m of [this.G, this.D, ...this.heads]) m.dispose();
     this.disposeOptimizers();
   }
