@@ -15,7 +15,7 @@
  *
  * Options: --steps N (timed steps per row, default 3), --leak-steps N, --cpu-steps N, --webgpu, --out PATH;
  * --leak-only N runs only the leak check and re-renders the last run's JSON (docs/bench-engine.json) with it;
- * --no-cyclegan skips the CycleGAN rows, --cyclegan-only measures only them and merges them into the
+ * --no-cyclegan skips the CycleGAN and CUT worker rows, --cyclegan-only measures only those and merges them into the
  * last run's JSON (each row still measures both backends in one process), --crops 128,256 sets their sizes,
  * --warmup N their untimed first steps (default 1).
  */
@@ -38,6 +38,8 @@ import { buildSrModel } from '../training/models/sr';
 import { macs } from '../training/models/stats';
 import { CycleGanTrainer, type TrainerOptions } from '../training/tasks/cyclegan/trainer';
 import { planDomainWorker } from '../training/tasks/cyclegan/domain-worker';
+import { CutTrainer, modeDefaults, type CutOptions } from '../training/tasks/cut/trainer';
+import { planIdentityWorker } from '../training/tasks/cut/identity-worker';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -236,6 +238,51 @@ async function cycleGanRow(backend: string, crop: number, flops: number, steps: 
   t.dispose();
   setNativeThreads(threads);
   return measure(timing, flops);
+}
+
+/** The shipped horse2zebra CUT's networks (tiny generator ngf 32, 6 blocks; PatchGAN ndf 32), CUT mode with identity NCE. */
+const CUT_BENCH: CutOptions = {
+  mode: 'cut',
+  ...modeDefaults('cut'),
+  generator: 'tiny',
+  ngf: 32,
+  nBlocks: 6,
+  ndf: 32,
+  dLayers: 3,
+  loss: 'lsgan',
+  lambdaGan: 1,
+  numPatches: 256,
+  nceT: 0.07,
+  netFNc: 256,
+  gpWeight: 10,
+  lr: 2e-4,
+  lrD: 2e-4,
+  beta1: 0.5,
+  batchSize: 1,
+  crop: 128,
+  steps: 1000,
+  decayFrom: 500,
+  seed: 1,
+};
+
+/** A CUT step's time on `backend`, with the identity worker when `worker`. */
+async function cutRow(backend: string, steps: number, worker = false): Promise<Measure> {
+  await tf.setBackend(backend);
+  const t = await CutTrainer.create(CUT_BENCH);
+  const threads = nativeThreadCount();
+  if (worker) {
+    const plan = planIdentityWorker(t.opts, backend);
+    if ('why' in plan) throw new Error(`no identity worker here: ${plan.why}`);
+    if (backend === 'native') setNativeThreads(plan.threads);
+    await t.startIdentityWorker(plan.threads);
+  }
+  const n = CUT_BENCH.crop * CUT_BENCH.crop * 3;
+  const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));
+  const b = new Float32Array(n).map((_, i) => Math.cos(i * 0.013));
+  const timing = await timeIt(() => void t.trainStep(a, b), Number(arg('warmup', '1')), steps);
+  t.dispose();
+  setNativeThreads(threads);
+  return measure(timing, 0);
 }
 
 async function kernelProfile(backend: string, build: () => LayersModel, inShape: number[]): Promise<{ kernel: string; ms: number; share: number }[]> {
@@ -444,6 +491,8 @@ interface Result {
   loadDuringRun: string;
   ceiling: { n: number; threads2: Measure; threads1: Measure };
   rows: Row[];
+  /** CUT steps with and without the identity worker (training/tasks/cut/identity-worker.ts). */
+  cutRows?: { what: string; wasm: Measure; wasmWorker: Measure; native: Measure; nativeWorker: Measure }[];
   targets: { name: string; value: string; target: string; met: boolean | null }[];
   filterGrad: FilterGradRow[];
   profiles: { wasm: { kernel: string; ms: number; share: number }[]; native: { kernel: string; ms: number; share: number }[] };
@@ -488,6 +537,19 @@ function markdown(r: Result): string {
               const c = (x: Measure): string => `${f(x.wallMs, 0)} ms [${f(x.cpuMs, 0)}]`;
               return `| ${row.what.replace(/, native with the domain worker$/, '')} | ${c(d.wasm)} | ${c(d.wasmWorker)} | ${c(d.native)} | ${c(d.nativeWorker)} | **${f(d.wasm.wallMs / d.nativeWorker.wallMs, 2)}x** | ${f(d.wasm.wallMs / d.wasmWorker.wallMs, 2)}x / ${f(d.native.wallMs / d.nativeWorker.wallMs, 2)}x |`;
             }),
+          '',
+        ]
+      : []),
+    ...(r.cutRows?.length
+      ? [
+          '**The identity worker** (training/tasks/cut/identity-worker.ts, on by default in `train cut` with identity NCE): the identity half of CUT\'s generator step (G(y), its keys and NCE) in a worker thread beside the x half; bit-identical at equal thread counts:',
+          '',
+          '| CUT step | wasm | wasm + worker | native | native + worker | native + worker / plain wasm | worker gain on wasm / on native |',
+          '| --- | --- | --- | --- | --- | --- | --- |',
+          ...r.cutRows.map((d) => {
+            const c = (x: Measure): string => `${f(x.wallMs, 0)} ms [${f(x.cpuMs, 0)}]`;
+            return `| ${d.what} | ${c(d.wasm)} | ${c(d.wasmWorker)} | ${c(d.native)} | ${c(d.nativeWorker)} | **${f(d.wasm.wallMs / d.nativeWorker.wallMs, 2)}x** | ${f(d.wasm.wallMs / d.wasmWorker.wallMs, 2)}x / ${f(d.native.wallMs / d.nativeWorker.wallMs, 2)}x |`;
+          }),
           '',
         ]
       : []),
@@ -617,6 +679,14 @@ async function main(): Promise<void> {
     rows.push(row);
     cycleRows.push(row);
   }
+  let cutRows = prev?.cutRows;
+  if (crops.length) {
+    const what = 'CUT step (horse2zebra networks: tiny generator ngf 32, PatchGAN ndf 32, 128x128, 256 patches, identity NCE)';
+    log(`${what} ...`);
+    const c = { what, wasm: await cutRow('wasm', steps), wasmWorker: await cutRow('wasm', steps, true), native: await cutRow('native', steps), nativeWorker: await cutRow('native', steps, true) };
+    log(`  wasm ${c.wasm.wallMs.toFixed(0)} ms (worker ${c.wasmWorker.wallMs.toFixed(0)}), native ${c.native.wallMs.toFixed(0)} ms (worker ${c.nativeWorker.wallMs.toFixed(0)})`);
+    cutRows = [c];
+  }
   // the shipped quality network (sr-quality-x2: 56 features, 8 blocks, 489K parameters)
   const sr = (): LayersModel => buildSrModel({ tier: 'quality', scale: 2, features: [56], blocks: 8, seed: 1 });
   const srFlops = 6 * 16 * probe(sr, 32);
@@ -659,6 +729,7 @@ async function main(): Promise<void> {
     loadDuringRun: `${prev ? `${prev.loadDuringRun}; CycleGAN rows (\`--cyclegan-only\`, ${new Date().toISOString()}): ` : ''}1-minute load average ${load0.toFixed(2)} at start, ${loadEnd.toFixed(2)} after the timed rows`,
     ceiling,
     rows,
+    cutRows,
     targets: [
       { name: 'ResNet generator step: native speed / plain wasm speed (wall)', value: `${speedup.toFixed(2)}x`, target: '>= 3x (aim 5x)', met: speedup >= 3 },
       { name: 'ResNet generator step on native: GFLOP/s', value: `${g.native.gflops.toFixed(1)} (${((100 * g.native.gflops) / ceiling.threads2.gflops).toFixed(0)}% of the ceiling)`, target: '>= 40 (16%; aim 25%)', met: g.native.gflops >= 40 },
