@@ -1,8 +1,9 @@
 /**
- * The request a CUT identity worker answers (identity-worker.ts; run by
- * ../shared/half-worker-thread.ts): 'identity', on the weights of G and the MLP heads the training
- * thread copied in: y's keys at the given patch locations, then lambdaNce * NCE(G(y), y) / 2 and its
- * gradient over G and the heads.
+ * The requests a CUT identity worker answers (identity-worker.ts; run by
+ * ../shared/half-worker-thread.ts), on the weights the training thread copied in:
+ *   'identity': y's keys at the given patch locations, then lambdaNce * NCE(G(y), y) / 2 and its
+ *               gradient over G and the heads;
+ *   'real':     the real half of the split D step, 1/2 L_adv(D(y), real), and its gradient over D.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assignVars, writeGrads, type HalfViews } from '../shared/half-worker';
@@ -11,10 +12,12 @@ import type { IdentityWorkerData } from './identity-worker';
 import { CutTrainer } from './trainer';
 
 export async function init(v: HalfViews, raw: unknown): Promise<HalfHandlers> {
-  const { opts, gShapes, layers } = raw as IdentityWorkerData;
+  const { opts, gShapes, dShapes, layers } = raw as IdentityWorkerData;
   const t = await CutTrainer.create({ ...opts, ema: undefined });
   const gVars = t.generatorVars();
-  const same = gVars.length === gShapes.length && gVars.every((x, i) => x.shape.join() === gShapes[i].join()) && t.heads.length === layers;
+  const dVars = t.discriminatorVars();
+  const sameShapes = (vars: tf.Variable[], shapes: number[][]): boolean => vars.length === shapes.length && vars.every((x, i) => x.shape.join() === shapes[i].join());
+  const same = sameShapes(gVars, gShapes) && sameShapes(dVars, dShapes) && t.heads.length === layers;
   if (!same) throw new Error("the networks built from the run options differ from the training thread's");
   const shape: [number, number, number, number] = [opts.batchSize, opts.crop, opts.crop, 3];
   return {
@@ -35,6 +38,17 @@ export async function init(v: HalfViews, raw: unknown): Promise<HalfHandlers> {
         }
       } finally {
         tf.dispose([realB, keys.k]);
+      }
+    },
+    real: () => {
+      assignVars(v.f32('weightsD'), dVars);
+      const realB = tf.tensor4d(v.f32('realB'), shape);
+      const d = t.discriminatorHalf(true, realB);
+      try {
+        writeGrads(v.f32('gradsD'), v.i32('dPresent'), dVars, d.grads);
+        [d.value, d.loss, d.acc].forEach((x, i) => (v.f32('dScalars')[i] = x.dataSync()[0]));
+      } finally {
+        tf.dispose([realB, d.value, d.loss, d.acc, Object.values(d.grads)]);
       }
     },
   };

@@ -7,7 +7,7 @@
  * thread computes the x half; the training thread sums the two gradients and applies the update.
  * The patch locations of y are drawn in the training thread (the same RNG draws, in the same
  * order, as a one-thread step), so the two ways compute the same step. FastCUT has no identity
- * half and stays on one thread; so does the discriminator step.
+ * half and stays on one thread.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { HalfWorker, floatsOf, planHalfWorker, readGrads, writeVars, type RegionSpec } from '../shared/half-worker';
@@ -17,12 +17,17 @@ import type { CutOptions, CutTrainer } from './trainer';
 export interface IdentityWorkerData {
   opts: CutOptions;
   gShapes: number[][];
+  dShapes: number[][];
   layers: number;
 }
 
-export function identityRegions(gVars: { size: number }[], image: number, layers: number, numPatches: number): RegionSpec {
+export function identityRegions(gVars: { size: number }[], dVars: { size: number }[], image: number, layers: number, numPatches: number): RegionSpec {
   return {
     weightsG: { kind: 'f32', size: floatsOf(gVars) },
+    weightsD: { kind: 'f32', size: floatsOf(dVars) },
+    gradsD: { kind: 'f32', size: floatsOf(dVars) },
+    dScalars: { kind: 'f32', size: 3 }, // value, loss, accuracy
+    dPresent: { kind: 'i32', size: dVars.length },
     realB: { kind: 'f32', size: image },
     gradsG: { kind: 'f32', size: floatsOf(gVars) },
     scalars: { kind: 'f32', size: 2 }, // value, nceIdt
@@ -43,6 +48,7 @@ export class IdentityWorker {
   private constructor(
     private readonly half: HalfWorker,
     private readonly gVars: tf.Variable[],
+    private readonly dVars: tf.Variable[],
     private readonly numPatches: number,
   ) {}
 
@@ -50,10 +56,11 @@ export class IdentityWorker {
     const gVars = trainer.generatorVars();
     const o = trainer.opts;
     const layers = trainer.heads.length;
-    const data: IdentityWorkerData = { opts: JSON.parse(JSON.stringify(o)) as CutOptions, gShapes: gVars.map((v) => v.shape), layers };
-    const regions = identityRegions(gVars, o.batchSize * o.crop * o.crop * 3, layers, o.numPatches);
+    const dVars = trainer.discriminatorVars();
+    const data: IdentityWorkerData = { opts: JSON.parse(JSON.stringify(o)) as CutOptions, gShapes: gVars.map((v) => v.shape), dShapes: dVars.map((v) => v.shape), layers };
+    const regions = identityRegions(gVars, dVars, o.batchSize * o.crop * o.crop * 3, layers, o.numPatches);
     const half = await HalfWorker.start('identity', new URL('./identity-handlers.ts', import.meta.url), regions, data, threads);
-    return new IdentityWorker(half, gVars, o.numPatches);
+    return new IdentityWorker(half, gVars, dVars, o.numPatches);
   }
 
   /** Sends this step's weights of G and the heads, real y, y's patch locations and the flip, and starts the identity half. */
@@ -76,6 +83,23 @@ export class IdentityWorker {
     const v = this.half.views;
     const s = v.f32('scalars');
     return { value: tf.scalar(s[0]), grads: readGrads(v.f32('gradsG'), v.i32('gPresent'), this.gVars), nceIdt: tf.scalar(s[1]) };
+  }
+
+  /**
+   * Sends D's weights (this step's, before its update) and starts the real half of the split D
+   * step on the real y already sent with the identity half.
+   */
+  startRealHalf(): void {
+    writeVars(this.half.views.f32('weightsD'), this.dVars);
+    this.half.post('real');
+  }
+
+  /** The real half of the split D step: its loss (halved), gradient over D, loss and accuracy. */
+  realHalf(): { value: tf.Scalar; grads: tf.NamedTensorMap; loss: tf.Scalar; acc: tf.Scalar } {
+    this.half.wait('real');
+    const v = this.half.views;
+    const s = v.f32('dScalars');
+    return { value: tf.scalar(s[0]), grads: readGrads(v.f32('gradsD'), v.i32('dPresent'), this.dVars), loss: tf.scalar(s[1]), acc: tf.scalar(s[2]) };
   }
 
   terminate(): void {

@@ -176,6 +176,11 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     return this.gVars;
   }
 
+  /** The discriminator's variables: what optD trains. */
+  discriminatorVars(): tf.Variable[] {
+    return this.dVars;
+  }
+
   /** The NCE query features of G's output for `input`, flipped back when the input was flipped. */
   private queries(out: tf.Tensor4D, flip: boolean): tf.Tensor4D[] {
     const q = this.encoder.apply(out) as tf.Tensor4D[];
@@ -214,6 +219,29 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
       return tf.mul(nce, 0.5) as tf.Scalar;
     }, this.gVars);
     return { value, grads, nceIdt: nceIdt! };
+  }
+
+  /**
+   * Whether the D step is taken as two halves, L_D = 1/2 L_adv(D(y), real) + 1/2 L_adv(D(G(x)), fake),
+   * each with its own gradient (summed): not for WGAN-GP, whose penalty and accuracy threshold mix
+   * real and fake, nor with DiffAugment, whose draws happen inside D's calls.
+   */
+  get splitDiscriminator(): boolean {
+    return this.opts.loss !== 'wgan-gp' && this.diffAugPolicy.length === 0;
+  }
+
+  /** One half of the split D step (see splitDiscriminator): the real or the fake term, its gradient over D, its loss and accuracy. */
+  discriminatorHalf(real: boolean, x: tf.Tensor): { value: tf.Scalar; grads: tf.NamedTensorMap; loss: tf.Scalar; acc: tf.Scalar } {
+    const o = this.opts;
+    const kept: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const d = this.D.apply(x) as tf.Tensor;
+      const loss = ganLoss(o.loss, d, real);
+      const acc = dAccuracy(o.loss, d, d); // constant thresholds for these losses: each half needs only its own scores
+      kept.push(tf.keep(loss), tf.keep(real ? acc.real : acc.fake));
+      return tf.mul(loss, 0.5) as tf.Scalar;
+    }, this.dVars);
+    return { value, grads, loss: kept[0], acc: kept[1] };
   }
 
   /**
@@ -280,29 +308,45 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
       // ---- discriminator (no image pool, as the reference)
       const fake = fakeB as tf.Tensor4D;
       const eps = tf.tensor4d(Float32Array.from({ length: n }, () => this.rng.next()), [n, 1, 1, 1]);
-      const dParts: Record<string, tf.Scalar> = {};
-      const dOut = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          const dr = D(realB);
-          const df = D(fake);
-          const lReal = ganLoss(o.loss, dr, true);
-          const lFake = ganLoss(o.loss, df, false);
-          const acc = dAccuracy(o.loss, dr, df);
-          let loss = tf.mul(tf.add(lReal, lFake), o.loss === 'wgan-gp' ? 1 : 0.5) as tf.Scalar;
-          let gp: tf.Scalar = tf.scalar(0);
-          if (o.loss === 'wgan-gp') {
-            gp = gradientPenalty(D, realB, fake, eps);
-            loss = tf.add(loss, tf.mul(gp, o.gpWeight)) as tf.Scalar;
-          }
-          dParts.dReal = tf.keep(lReal);
-          dParts.dFake = tf.keep(lFake);
-          dParts.accReal = tf.keep(acc.real);
-          dParts.accFake = tf.keep(acc.fake);
-          dParts.gp = tf.keep(gp);
-          return loss;
-        }, this.dVars);
-        return { value, grads, norm: globalNorm(Object.values(grads)) };
-      });
+      let dOut: { value: tf.Tensor; grads: tf.NamedTensorMap; norm: tf.Tensor };
+      let dParts: Record<string, tf.Scalar> = {};
+      if (this.splitDiscriminator) {
+        // the real half in the worker (when there is one) beside the fake half here
+        const useWorker = remote !== null;
+        if (useWorker) remote.startRealHalf();
+        const fakeHalf = this.discriminatorHalf(false, fake);
+        const realHalf = useWorker ? remote.realHalf() : this.discriminatorHalf(true, realB);
+        dOut = tf.tidy(() => {
+          const grads: tf.NamedTensorMap = {};
+          for (const v of this.dVars) grads[v.name] = tf.add(realHalf.grads[v.name], fakeHalf.grads[v.name]);
+          return { value: tf.add(realHalf.value, fakeHalf.value), grads, norm: globalNorm(Object.values(grads)) };
+        });
+        dParts = { dReal: realHalf.loss, dFake: fakeHalf.loss, accReal: realHalf.acc, accFake: fakeHalf.acc, gp: tf.scalar(0) };
+        tf.dispose([realHalf.value, fakeHalf.value, Object.values(realHalf.grads), Object.values(fakeHalf.grads)]);
+      } else {
+        dOut = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const dr = D(realB);
+            const df = D(fake);
+            const lReal = ganLoss(o.loss, dr, true);
+            const lFake = ganLoss(o.loss, df, false);
+            const acc = dAccuracy(o.loss, dr, df);
+            let loss = tf.mul(tf.add(lReal, lFake), o.loss === 'wgan-gp' ? 1 : 0.5) as tf.Scalar;
+            let gp: tf.Scalar = tf.scalar(0);
+            if (o.loss === 'wgan-gp') {
+              gp = gradientPenalty(D, realB, fake, eps);
+              loss = tf.add(loss, tf.mul(gp, o.gpWeight)) as tf.Scalar;
+            }
+            dParts.dReal = tf.keep(lReal);
+            dParts.dFake = tf.keep(lFake);
+            dParts.accReal = tf.keep(acc.real);
+            dParts.accFake = tf.keep(acc.fake);
+            dParts.gp = tf.keep(gp);
+            return loss;
+          }, this.dVars);
+          return { value, grads, norm: globalNorm(Object.values(grads)) };
+        });
+      }
       const dOk = this.update(this.optD, dOut, dParts, m, 'gradNormD', ['dReal', 'dFake', 'gp'], gOk);
       applied = gOk && dOk;
       tf.dispose(eps);
