@@ -220,18 +220,35 @@ function cycleGanFlops(gMacs: number, dMacs: number): number {
   return 2 * 3 * (6 * gMacs + 2 * dMacs + 4 * dMacs);
 }
 
-/** A CycleGAN step's time on `backend`, with the domain worker (training/tasks/cyclegan/domain-worker.ts) when `worker`. */
-async function cycleGanRow(backend: string, crop: number, flops: number, steps: number, worker = false): Promise<Measure> {
+/** What a GAN step row needs of a trainer. */
+interface SteppedTrainer {
+  trainStep(a: Float32Array, b: Float32Array): unknown;
+  dispose(): void;
+  readonly opts: { crop: number; batchSize: number };
+}
+
+/**
+ * One GAN trainer's step time on `backend` (median wall and CPU over `steps`, after the warm-up);
+ * `worker` plans and starts its half-step worker first (training/tasks/shared/half-worker.ts), with
+ * the training thread's onnxruntime threads cut to the plan's share, as the run loops do.
+ */
+async function ganStepRow<T extends SteppedTrainer>(
+  backend: string,
+  create: () => Promise<T>,
+  steps: number,
+  flops: number,
+  worker?: { plan: (t: T) => { threads: number } | { why: string }; start: (t: T, threads: number) => Promise<void> },
+): Promise<Measure> {
   await tf.setBackend(backend);
-  const t = await CycleGanTrainer.create({ ...CYCLEGAN, crop });
+  const t = await create();
   const threads = nativeThreadCount();
   if (worker) {
-    const plan = planDomainWorker(t.opts, backend);
-    if ('why' in plan) throw new Error(`no domain worker here: ${plan.why}`);
+    const plan = worker.plan(t);
+    if ('why' in plan) throw new Error(`no step worker here: ${plan.why}`);
     if (backend === 'native') setNativeThreads(plan.threads);
-    await t.startDomainWorker(plan.threads);
+    await worker.start(t, plan.threads);
   }
-  const n = crop * crop * 3;
+  const n = t.opts.batchSize * t.opts.crop * t.opts.crop * 3;
   const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));
   const b = new Float32Array(n).map((_, i) => Math.cos(i * 0.013));
   const timing = await timeIt(() => void t.trainStep(a, b), Number(arg('warmup', '1')), steps);
@@ -239,6 +256,10 @@ async function cycleGanRow(backend: string, crop: number, flops: number, steps: 
   setNativeThreads(threads);
   return measure(timing, flops);
 }
+
+/** A CycleGAN step's time on `backend`, with the domain worker (training/tasks/cyclegan/domain-worker.ts) when `worker`. */
+const cycleGanRow = (backend: string, crop: number, flops: number, steps: number, worker = false): Promise<Measure> =>
+  ganStepRow(backend, () => CycleGanTrainer.create({ ...CYCLEGAN, crop }), steps, flops, worker ? { plan: (t) => planDomainWorker(t.opts, backend), start: (t, n) => t.startDomainWorker(n) } : undefined);
 
 /** The shipped horse2zebra CUT's networks (tiny generator ngf 32, 6 blocks; PatchGAN ndf 32), CUT mode with identity NCE. */
 const CUT_BENCH: CutOptions = {
@@ -265,25 +286,9 @@ const CUT_BENCH: CutOptions = {
   seed: 1,
 };
 
-/** A CUT step's time on `backend`, with the identity worker when `worker`. */
-async function cutRow(backend: string, steps: number, worker = false): Promise<Measure> {
-  await tf.setBackend(backend);
-  const t = await CutTrainer.create(CUT_BENCH);
-  const threads = nativeThreadCount();
-  if (worker) {
-    const plan = planIdentityWorker(t.opts, backend);
-    if ('why' in plan) throw new Error(`no identity worker here: ${plan.why}`);
-    if (backend === 'native') setNativeThreads(plan.threads);
-    await t.startIdentityWorker(plan.threads);
-  }
-  const n = CUT_BENCH.crop * CUT_BENCH.crop * 3;
-  const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));
-  const b = new Float32Array(n).map((_, i) => Math.cos(i * 0.013));
-  const timing = await timeIt(() => void t.trainStep(a, b), Number(arg('warmup', '1')), steps);
-  t.dispose();
-  setNativeThreads(threads);
-  return measure(timing, 0);
-}
+/** A CUT step's time on `backend`, with the identity worker (training/tasks/cut/identity-worker.ts) when `worker`. */
+const cutRow = (backend: string, steps: number, worker = false): Promise<Measure> =>
+  ganStepRow(backend, () => CutTrainer.create(CUT_BENCH), steps, 0, worker ? { plan: (t) => planIdentityWorker(t.opts, backend), start: (t, n) => t.startIdentityWorker(n) } : undefined);
 
 async function kernelProfile(backend: string, build: () => LayersModel, inShape: number[]): Promise<{ kernel: string; ms: number; share: number }[]> {
   await tf.setBackend(backend);
