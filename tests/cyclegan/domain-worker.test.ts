@@ -73,6 +73,15 @@ describe('domain-parallel CycleGAN step', () => {
     expect(() => t.domainB!.request('bogus')).toThrow(/domain worker \(bogus request\): Error: unknown request 'bogus'/);
     // the worker is still usable afterwards
     expect(t.trainStep(batch(0, 0), batch(1, 0)).applied).toBe(true);
+    // a step that fails while the worker computes its half leaves the worker idle for the next one
+    const halfOf = t.generatorHalfOf.bind(t);
+    t.generatorHalfOf = (domain, real) => {
+      if (domain === 'a') throw new Error('half a failed');
+      return halfOf(domain, real);
+    };
+    expect(() => t.trainStep(batch(0, 1), batch(1, 1))).toThrow('half a failed');
+    t.generatorHalfOf = halfOf;
+    expect(t.trainStep(batch(0, 2), batch(1, 2)).applied).toBe(true);
     t.dispose();
   }, 60_000);
 

@@ -102,6 +102,11 @@ export class IdentityWorker {
     return { value: tf.scalar(s[0]), grads: readGrads(v.f32('gradsD'), v.i32('dPresent'), this.dVars), loss: tf.scalar(s[1]), acc: tf.scalar(s[2]) };
   }
 
+  /** Drops the answer of a request a failed step left pending (see HalfWorker.drain). */
+  drain(): boolean {
+    return this.half.drain();
+  }
+
   terminate(): void {
     this.half.terminate();
   }

@@ -353,6 +353,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     } finally {
       tf.dispose([realA, realB, fakeB ?? []]);
       if (keysA) tf.dispose(keysA.k);
+      remote?.drain();
     }
     return this.finishStep(m, applied, lr, m.adv, { nce: m.nce, nceIdt: m.nceIdt }, { identityDistance: m.identityDistance });
   }

@@ -125,6 +125,11 @@ export class DomainWorker {
     };
   }
 
+  /** Drops the answer of a request a failed step left pending (see HalfWorker.drain). */
+  drain(): boolean {
+    return this.half.drain();
+  }
+
   /** Sends a request and waits for its answer (tests: an unknown request must come back as the worker's error). */
   request(cmd: string): void {
     this.half.request(cmd);

@@ -324,6 +324,7 @@ export class CycleGanTrainer extends GanTrainerCore<TrainerOptions> {
       applied = gOk && dOk;
     } finally {
       tf.dispose([realA, realB]);
+      remote?.drain();
     }
     return this.finishStep(m, applied, lr, m.advA2B + m.advB2A, { gAdvA2B: m.advA2B, gAdvB2A: m.advB2A, cycle: m.cycle, idt: m.idt }, {});
   }

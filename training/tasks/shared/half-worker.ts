@@ -220,6 +220,21 @@ export class HalfWorker {
     }
   }
 
+  /**
+   * Waits out a request left unanswered by a step that failed half-way (its answer is dropped), so
+   * the next step starts with the worker idle. Returns whether there was one.
+   */
+  drain(): boolean {
+    const cmd = this.pending;
+    if (!cmd) return false;
+    try {
+      this.wait(cmd);
+    } catch {
+      // the step that posted it has already failed; its error is the one to report
+    }
+    return true;
+  }
+
   /** Sends a request and waits for its answer. */
   request(cmd: string): void {
     this.post(cmd);
