@@ -40,6 +40,7 @@ import { CycleGanTrainer, type TrainerOptions } from '../training/tasks/cyclegan
 import { planDomainWorker } from '../training/tasks/cyclegan/domain-worker';
 import { CutTrainer, modeDefaults, type CutOptions } from '../training/tasks/cut/trainer';
 import { planIdentityWorker } from '../training/tasks/cut/identity-worker';
+import { startPlannedWorker } from '../training/tasks/shared/half-worker';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -243,10 +244,8 @@ async function ganStepRow<T extends SteppedTrainer>(
   const t = await create();
   const threads = nativeThreadCount();
   if (worker) {
-    const plan = worker.plan(t);
+    const plan = await startPlannedWorker(worker.plan(t), backend, (n) => worker.start(t, n));
     if ('why' in plan) throw new Error(`no step worker here: ${plan.why}`);
-    if (backend === 'native') setNativeThreads(plan.threads);
-    await worker.start(t, plan.threads);
   }
   const n = t.opts.batchSize * t.opts.crop * t.opts.crop * 3;
   const a = new Float32Array(n).map((_, i) => Math.sin(i * 0.01));

@@ -477,12 +477,7 @@ export function registerNativeBackend(opts: NativeOptions = {}): void {
 
 /** onnxruntime threads of every session from now on (cached sessions are released when it changes). */
 export function setNativeThreads(threads: number): void {
-  const s = nativeState();
-  if (s.cache.threads === threads) return;
-  const load = loadOrt();
-  if (!load.ok) throw new Error(load.why);
-  s.cache.clear();
-  s.cache = new SessionCache(load.ort, s.cache.capacity, threads);
+  nativeState().cache.setThreads(threads);
 }
 
 /** onnxruntime threads of the native backend's sessions. */

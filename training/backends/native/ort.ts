@@ -167,8 +167,20 @@ export class SessionCache {
   constructor(
     private readonly ort: OrtNative,
     readonly capacity = 256,
-    readonly threads = DEFAULT_THREADS,
+    private threadCount = DEFAULT_THREADS,
   ) {}
+
+  /** Intra-op threads of the sessions this cache creates. */
+  get threads(): number {
+    return this.threadCount;
+  }
+
+  /** Sessions from now on use `threads` intra-op threads; cached ones are released when it changes. */
+  setThreads(threads: number): void {
+    if (threads === this.threadCount) return;
+    this.clear();
+    this.threadCount = threads;
+  }
 
   get size(): number {
     return this.map.size;
@@ -190,7 +202,7 @@ export class SessionCache {
     }
     const session = new this.ort.Session();
     try {
-      session.loadModel(spec.model.buffer as ArrayBuffer, spec.model.byteOffset, spec.model.byteLength, sessionOptions(this.threads));
+      session.loadModel(spec.model.buffer as ArrayBuffer, spec.model.byteOffset, spec.model.byteLength, sessionOptions(this.threadCount));
     } catch (err) {
       throw new Error(`native ${spec.op}: onnxruntime could not create a session for ${key}: ${firstLine(err)}`);
     }

@@ -19,7 +19,7 @@ import { countParams } from '../../models/stats';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import { fmt, runGanTask, type GanRunOptions, type GanRunResult, type GanTask } from '../shared/gan-run-loop';
-import { setNativeThreads } from '../../backends/native/kernels';
+import { startPlannedWorker } from '../shared/half-worker';
 import { planIdentityWorker } from './identity-worker';
 import { CUT_ARCHITECTURE_KEYS, CutTrainer, type CutOptions, type CutStepMetrics } from './trainer';
 
@@ -49,10 +49,8 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
     resume: (checkpoint, override) => CutTrainer.resume(checkpoint, override),
     prepare: async (t, opts, backend, log) => {
       if (opts.identityWorker === false) return log('identity worker: off (--no-identity-worker): the whole generator step on this thread');
-      const plan = planIdentityWorker(t.opts, backend);
+      const plan = await startPlannedWorker(planIdentityWorker(t.opts, backend), backend, (n) => t.startIdentityWorker(n));
       if ('why' in plan) return log(`identity worker: not used (${plan.why})`);
-      if (backend === 'native') setNativeThreads(plan.threads);
-      await t.startIdentityWorker(plan.threads);
       log(`identity worker: the identity NCE half of each generator step (G(y) and its NCE) in a worker thread beside the x half, ${plan.threads} onnxruntime thread(s) each (--no-identity-worker: one thread)`);
     },
     architectureKeys: CUT_ARCHITECTURE_KEYS,

@@ -78,9 +78,6 @@ export interface CutGeneratorHalf {
   parts: { fake: tf.Tensor4D; identityDistance: tf.Scalar; adv: tf.Scalar; nce: tf.Scalar };
 }
 
-/** G applied to a batch. */
-const G_ = (t: CutTrainer, x: tf.Tensor): tf.Tensor4D => t.G.apply(x) as tf.Tensor4D;
-
 export class CutTrainer extends GanTrainerCore<CutOptions> {
   readonly encoder: tfl.LayersModel;
   /** The worker thread of the identity half (identity-worker.ts); null: computed here. */
@@ -199,7 +196,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const keep = <T extends tf.Tensor>(k: string, t: T): T => ((kept[k] = tf.keep(t)), t);
     const { value, grads } = tf.variableGrads(() => {
       const input = flip ? tf.reverse(realA, 2) : realA;
-      const out = G_(this, input);
+      const out = this.G.apply(input) as tf.Tensor4D;
       keep('fake', out);
       keep('identityDistance', tf.mean(tf.abs(tf.sub(out, input))));
       const adv = keep('adv', tf.mul(ganLoss(o.loss, D(out), true), o.lambdaGan) as tf.Scalar);
@@ -214,7 +211,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     let nceIdt: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const input = flip ? tf.reverse(realB, 2) : realB;
-      const nce = this.nce(this.queries(G_(this, input), flip), keysB);
+      const nce = this.nce(this.queries(this.G.apply(input) as tf.Tensor4D, flip), keysB);
       nceIdt = tf.keep(nce);
       return tf.mul(nce, 0.5) as tf.Scalar;
     }, this.gVars);

@@ -16,7 +16,7 @@ import type { MetricsLog } from '../../health/metrics';
 import { countParams } from '../../models/stats';
 import { writePlotPng, type Panel } from '../../viz/plot';
 import { writeGridPng, type Tile } from '../../viz/grid';
-import { setNativeThreads } from '../../backends/native/kernels';
+import { startPlannedWorker } from '../shared/half-worker';
 import { planDomainWorker } from './domain-worker';
 import { CycleGanTrainer, type StepMetrics, type TrainerOptions } from './trainer';
 import { fmt, runGanTask, type GanRunOptions, type GanRunResult, type GanTask } from '../shared/gan-run-loop';
@@ -44,10 +44,8 @@ const CYCLEGAN_TASK: GanTask<CycleGanTrainer, StepMetrics, RunOptions> = {
   resume: (checkpoint, override) => CycleGanTrainer.resume(checkpoint, override),
   prepare: async (t, o, backend, log) => {
     if (o.domainWorker === false) return log('domain worker: off (--no-domain-worker): both domains\' halves of a step on this thread');
-    const plan = planDomainWorker(t.opts, backend);
+    const plan = await startPlannedWorker(planDomainWorker(t.opts, backend), backend, (n) => t.startDomainWorker(n));
     if ('why' in plan) return log(`domain worker: not used (${plan.why}); both domains' halves of a step on this thread`);
-    if (backend === 'native') setNativeThreads(plan.threads);
-    await t.startDomainWorker(plan.threads);
     log(`domain worker: domain B's halves of each step (F(b) and its cycle, D_A's loss) in a worker thread beside domain A's, ${plan.threads} onnxruntime thread(s) each (--no-domain-worker: one thread)`);
   },
   architectureKeys: CYCLEGAN_ARCHITECTURE_KEYS,

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../../io/ts-worker';
 import { nativeThreads } from '../../backends/native/ort';
+import { setNativeThreads } from '../../backends/native/kernels';
 
 export type RegionSpec = Record<string, { kind: 'f32' | 'i32'; size: number }>;
 
@@ -29,9 +30,9 @@ export interface HalfLayout {
   errBytes: number;
 }
 
-/** The control words: the last request's sequence number, the last answered one, its status, the error's length. */
-export const CTL = { request: 0, done: 1, status: 2, errLength: 3 } as const;
-const CTL_WORDS = 4;
+/** The control words: the last answered request's sequence number, its status, its error's length. */
+export const CTL = { done: 0, status: 1, errLength: 2 } as const;
+const CTL_WORDS = 3;
 const ERR_BYTES = 4096;
 
 export function halfLayout(spec: RegionSpec): HalfLayout {
@@ -135,6 +136,22 @@ export function planHalfWorker(
   if (backend !== 'native' && backend !== 'wasm') return { why: `the ${backend} backend runs its own threads (the worker is for the CPU backends native and wasm)` };
   if (cores < 2) return { why: backend === 'native' ? `the native backend may use one core (GANVAS_NATIVE_THREADS=${cores})` : 'one CPU core' };
   return { threads: Math.floor(cores / 2) };
+}
+
+/**
+ * Starts a planned half-step worker with `start` (given the plan's threads), after cutting the
+ * training thread's onnxruntime threads to its share on native; a plan that says why not starts
+ * nothing. Returns the plan.
+ */
+export async function startPlannedWorker(
+  plan: { threads: number } | { why: string },
+  backend: string,
+  start: (threads: number) => Promise<void>,
+): Promise<{ threads: number } | { why: string }> {
+  if ('why' in plan) return plan;
+  if (backend === 'native') setNativeThreads(plan.threads);
+  await start(plan.threads);
+  return plan;
 }
 
 /** Milliseconds the training thread waits for the first answer before it gives up on the worker. */
