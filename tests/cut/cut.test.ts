@@ -188,6 +188,7 @@ describe('weight average of the generator (--ema)', () => {
     // the average is not the last weights
     expect(await gap(await out(a, 'G-ema'), await out(a, 'G'))).toBeGreaterThan(1e-4);
     expect(await modelFolder(a, 'G')).toBe(path.join(a, 'models', 'G-ema'));
+    expect(await modelFolder(a, 'G', 'trained')).toBe(path.join(a, 'models', 'G'));
     // a run without averages gains them on a resume with --ema, starting at the resumed weights
     const plain = base({ steps: 2 });
     (await runCut(plain)).trainer.dispose();

@@ -121,13 +121,15 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
 
   it('learning curve: scores every checkpoint (G and F), picks the best, skips scored ones on a re-run', async () => {
     const run = path.join(tmp, 'run');
-    // Two checkpoints of untrained tiny generators (G and F), as a CycleGAN run writes them.
+    // Two checkpoints of untrained tiny generators (G and F, and G's weight average), as a CycleGAN run writes them.
     for (const step of [1, 2]) {
       const G = tinyGenerator({ ngf: 4, nBlocks: 1, seed: step });
       const F = tinyGenerator({ ngf: 4, nBlocks: 1, seed: step + 10 });
-      await saveCheckpoint(path.join(run, 'checkpoints'), { step, models: { G, F }, state: { elapsedSeconds: step * 60, data: DATA } }, { keep: 5 });
+      const Gema = tinyGenerator({ ngf: 4, nBlocks: 1, seed: step + 20 });
+      await saveCheckpoint(path.join(run, 'checkpoints'), { step, models: { G, F, 'G-ema': Gema }, state: { elapsedSeconds: step * 60, data: DATA } }, { keep: 5 });
       G.dispose();
       F.dispose();
+      Gema.dispose();
     }
     expect((await listCheckpoints(run)).map((c) => path.basename(c))).toEqual(['step-00000001', 'step-00000002']);
     const out = path.join(tmp, 'curve');
@@ -145,6 +147,16 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
     const c2 = await learningCurve({ run, data, judge: j, out, limit: 3, log: (l) => again.push(l) });
     expect(c2.points).toEqual(c.points);
     expect(again.filter((l) => /scored in/.test(l))).toHaveLength(0);
+    // The trained weights are another model: scored afresh (not the cached average's numbers); F has no average.
+    const raw: string[] = [];
+    const c3 = await learningCurve({ run, data, judge: j, out, limit: 3, weights: 'trained', log: (l) => raw.push(l) });
+    expect(c.weights).toBe('average');
+    expect(c3.weights).toBe('trained');
+    expect(raw.filter((l) => /scored in/.test(l))).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      expect(c3.points[i].AtoB!.detail).not.toBe(c.points[i].AtoB!.detail);
+      expect({ ...c3.points[i].BtoA!, msPerImage: 0 }).toEqual({ ...c.points[i].BtoA!, msPerImage: 0 });
+    }
     await expect(learningCurve({ run: path.join(tmp, 'nothing'), data, judge: j, out, limit: 3 })).rejects.toThrow(/no checkpoints|not a run folder/);
   });
 

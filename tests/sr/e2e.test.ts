@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
-import { trainSr, type SrTrainOptions } from '../../training/tasks/sr/train';
+import '@tensorflow/tfjs-backend-cpu';
+import { pixelLoss, trainSr, type SrTrainOptions } from '../../training/tasks/sr/train';
 import { findGeneratorFolder, findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../training/checkpoint';
 import { exportOnnx } from '../../training/export/export';
 import { DEFAULT_SR_ROOT, evaluateSet } from '../../training/eval/sr/evaluate';
@@ -130,6 +131,14 @@ describe.skipIf(!haveData)('SR end to end', () => {
     expect(moved).toBeGreaterThan(0);
     expect(moved).toBeLessThan(0.05);
 
+    // An mse fine-tune (the last PSNR step after l1): the loss it reports is the squared error,
+    // far below the l1 run's mean absolute error on the same model (errors are < 1).
+    logs.length = 0;
+    const m = await trainSr({ ...base(), out: path.join(dir, 'mse'), loss: 'mse', init: path.join(dir, 'a'), steps: 2, valSet: undefined });
+    expect(logs.some((l) => /parameters, mse loss$/.test(l))).toBe(true);
+    expect(m.lastLoss).toBeGreaterThan(0);
+    expect(m.lastLoss).toBeLessThan(a.lastLoss / 3);
+
     // x4 from the trained x2 run (EDSR's trick): the convs before the tail carry over, the tail is new.
     logs.length = 0;
     const x4 = await trainSr({ ...base(), scale: 4, out: path.join(dir, 'x4'), init: path.join(dir, 'a'), steps: 2, valSet: undefined });
@@ -201,4 +210,13 @@ describe.skipIf(!haveData)('SR end to end', () => {
     const m = await loadLayersModel(path.join(dir, 'nan', 'model'));
     expect(m.getWeights().every((w) => w.dataSync().every(Number.isFinite))).toBe(true);
   }, 120_000);
+});
+
+describe('SR pixel loss', () => {
+  it('is the mean absolute error (l1) or the mean squared error (mse)', () => {
+    const sr = tf.tensor4d([0.5, 0.2, 0.9, 0.0], [1, 2, 2, 1]);
+    const hr = tf.tensor4d([0.1, 0.2, 0.6, 0.5], [1, 2, 2, 1]);
+    expect(pixelLoss('l1', sr, hr).dataSync()[0]).toBeCloseTo((0.4 + 0 + 0.3 + 0.5) / 4, 6);
+    expect(pixelLoss('mse', sr, hr).dataSync()[0]).toBeCloseTo((0.16 + 0 + 0.09 + 0.25) / 4, 6);
+  });
 });

@@ -122,12 +122,18 @@ export async function findGeneratorFolder(dir: string): Promise<string | null> {
 }
 
 /**
- * The folder of model `name` in a checkpoint: its weight average (`<name>-ema`,
- * training/models/weight-average.ts) when the checkpoint holds one, else the model itself; null
- * when it has neither.
+ * Which weights of a generator to read: its weight average (`<name>-ema`, training/models/weight-average.ts)
+ * when the checkpoint holds one, or the trained weights themselves. A GAN generator that is still
+ * moving can draw what its lagging average blurs away (session 16's horse->zebra stripes).
  */
-export async function modelFolder(checkpointDir: string, name: string): Promise<string | null> {
-  for (const n of [`${name}-ema`, name]) {
+export type GeneratorWeights = 'average' | 'trained';
+
+/**
+ * The folder of model `name` in a checkpoint: its weight average when the checkpoint holds one
+ * (unless `weights` is 'trained'), else the model itself; null when it has neither.
+ */
+export async function modelFolder(checkpointDir: string, name: string, weights: GeneratorWeights = 'average'): Promise<string | null> {
+  for (const n of weights === 'average' ? [`${name}-ema`, name] : [name]) {
     const folder = path.join(checkpointDir, 'models', n);
     if (await exists(path.join(folder, 'model.json'))) return folder;
   }

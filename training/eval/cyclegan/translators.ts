@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
-import { findLatestCheckpoint, loadLayersModel, modelFolder } from '../../checkpoint';
+import { findLatestCheckpoint, loadLayersModel, modelFolder, type GeneratorWeights } from '../../checkpoint';
 import type { RgbImage } from '../../data/images';
 import { exists } from '../../io/fs';
 
@@ -115,11 +115,12 @@ export function tfjsTranslator(model: tfl.LayersModel, label: string, range: Ran
 
 /**
  * Resolves a model argument: an .onnx file, a manifest id, a checkpoint folder (step-N), or a run
- * folder (its newest checkpoint). For checkpoints, `generator` picks G (A->B) or F (B->A).
+ * folder (its newest checkpoint). For checkpoints, `generator` picks G (A->B) or F (B->A) and
+ * `weights` its weight average (the default, when kept) or its trained weights.
  */
 export async function resolveTranslator(
   spec: string,
-  opts: { manifest?: string; range?: Range; generator?: 'G' | 'F' },
+  opts: { manifest?: string; range?: Range; generator?: 'G' | 'F'; weights?: GeneratorWeights },
 ): Promise<{ translator: Translator; entry: ModelEntry | null; checkpoint: string | null }> {
   const range = opts.range ?? [-1, 1];
   let entries: ModelEntry[] = [];
@@ -143,7 +144,7 @@ export async function resolveTranslator(
       if (!ckpt) throw new Error(`${spec} is neither an ONNX file, a manifest id, nor a folder with Ganvas checkpoints`);
     }
     const g = opts.generator ?? 'G';
-    const folder = await modelFolder(ckpt, g);
+    const folder = await modelFolder(ckpt, g, opts.weights);
     if (!folder) throw new Error(`${ckpt} has no generator ${g} (models/${g})`);
     const model = await loadLayersModel(folder);
     return { translator: tfjsTranslator(model, `${ckpt}#${path.basename(folder)}`, range), entry: null, checkpoint: ckpt };

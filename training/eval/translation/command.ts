@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { initBackend } from '../../backends';
-import { readCheckpointState } from '../../checkpoint';
+import { readCheckpointState, type GeneratorWeights } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { exists } from '../../io/fs';
 import { resolveTranslator, type Range } from '../cyclegan/translators';
@@ -68,6 +68,7 @@ export async function runTranslationEval(o: {
   range: string;
   limit?: number;
   unseenFrom?: number;
+  weights?: GeneratorWeights;
   out: string;
   judgeDir?: string;
   backend: string;
@@ -78,7 +79,7 @@ export async function runTranslationEval(o: {
   const range = o.range.split(',').map(Number) as Range;
   if (range.length !== 2 || !((range[0] === -1 || range[0] === 0) && range[1] === 1)) throw new Error(`--range must be -1,1 or 0,1, got ${o.range}`);
   const generator = o.direction === 'BtoA' ? 'F' : 'G';
-  const r = await resolveTranslator(o.model, { manifest: o.manifest, range, generator });
+  const r = await resolveTranslator(o.model, { manifest: o.manifest, range, generator, weights: o.weights });
   try {
     const direction: Direction = o.direction ?? r.entry?.direction ?? 'AtoB';
     let dataRoot = o.data;
@@ -116,6 +117,12 @@ export async function runTranslationEval(o: {
   }
 }
 
+/** --weights of every command that reads generators from checkpoints (eval, curve, ship). */
+export const WEIGHTS_OPTION = (): Option =>
+  new Option('--weights <kind>', "a checkpoint's generator weights: average (its weight average, when the run kept one) or trained (the weights the optimizer left)")
+    .choices(['average', 'trained'])
+    .default('average');
+
 export function registerTranslationEvalCommands(evaluate: Command): void {
   evaluate
     .command('translation')
@@ -130,6 +137,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .option('--range <lo,hi>', 'pixel range of an ONNX model without a manifest entry: -1,1 or 0,1', '-1,1')
     .option('--limit <n>', 'at most this many test images', int('--limit'))
     .option('--unseen-from <n>', 'also report the target share on the test images after the first n (those a learning curve with --limit n did not score, so a checkpoint picked by it was not picked on them)', int('--unseen-from'))
+    .addOption(WEIGHTS_OPTION())
     .option('--out <folder>', 'where the grid PNG and the JSON report go', path.join('runs', 'eval'))
     .option('--judge-dir <folder>', 'judge to use (default: checkpoints/classifiers/<dataset>)')
     .option('--backend <name>', 'tfjs backend for the judge and tfjs checkpoints', 'wasm')
@@ -145,6 +153,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .option('--out <folder>', 'where curve.json and curve.png go (default: runs/eval/curve-<run name>)')
     .option('--limit <n>', 'test images per direction (the first n by file name; keeps one checkpoint to seconds)', int('--limit'), 60)
     .option('--force', 'score again the checkpoints already in curve.json', false)
+    .addOption(WEIGHTS_OPTION())
     .option('--judge-dir <folder>', 'judge to use (default: checkpoints/classifiers/<dataset>)')
     .option('--backend <name>', 'tfjs backend', 'wasm')
     .action(async (opts) => {
@@ -154,7 +163,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
       const data = await loadJudgeData(dataRoot, { log, testOnly: true });
       const j = await getJudge(data, opts.judgeDir ?? judgeDir(data.dataset), { log, dataRoot });
       const out = opts.out ?? path.join('runs', 'eval', `curve-${path.basename(path.resolve(opts.run))}`);
-      const curve = await learningCurve({ run: opts.run, data, judge: j, out, limit: opts.limit, force: opts.force, log });
+      const curve = await learningCurve({ run: opts.run, data, judge: j, out, limit: opts.limit, weights: opts.weights, force: opts.force, log });
       for (const p of curve.points) log(`step ${p.step}: A->B ${describeMetrics(p.AtoB!, 'AtoB')}`);
       log(curve.best ? `best held-out A->B score: step ${curve.best.step} (${curve.best.score.toFixed(3)}), ${curve.best.checkpoint}` : 'no checkpoint scored');
       log(`curve: ${path.join(out, 'curve.json')}, ${path.join(out, 'curve.png')}`);

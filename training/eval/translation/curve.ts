@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Judge } from './classifier';
-import { loadLayersModel, modelFolder, readCheckpointState } from '../../checkpoint';
+import { loadLayersModel, modelFolder, readCheckpointState, type GeneratorWeights } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { exists } from '../../io/fs';
 import { writePlotPng } from '../../viz/plot';
@@ -32,6 +32,8 @@ export interface Curve {
   judge: Judge['meta']['heldOut'];
   /** Images per direction scored at each checkpoint. */
   limit: number | null;
+  /** The generators' weight averages (when a checkpoint has them) or their trained weights. */
+  weights: GeneratorWeights;
   points: CurvePoint[];
   /** The checkpoint with the highest AtoB held-out score (ties: lower KID, then later step). */
   best: { step: number; checkpoint: string; score: number } | null;
@@ -67,7 +69,11 @@ export function pickBest(points: CurvePoint[]): Curve['best'] {
 }
 
 /** Scores one checkpoint's generators (G: AtoB, F: BtoA when present). */
-export async function scoreCheckpoint(ctx: EvalContext, ckpt: string, opts: { limit?: number; log?: (l: string) => void } = {}): Promise<CurvePoint> {
+export async function scoreCheckpoint(
+  ctx: EvalContext,
+  ckpt: string,
+  opts: { limit?: number; weights?: GeneratorWeights; log?: (l: string) => void } = {},
+): Promise<CurvePoint> {
   const st = await readCheckpointState(ckpt);
   const secs = st.state.elapsedSeconds;
   const point: CurvePoint = { step: st.step, checkpoint: ckpt, hours: typeof secs === 'number' ? Number((secs / 3600).toFixed(3)) : null };
@@ -75,8 +81,8 @@ export async function scoreCheckpoint(ctx: EvalContext, ckpt: string, opts: { li
     ['G', 'AtoB'],
     ['F', 'BtoA'],
   ] as [string, Direction][]) {
-    // the weight average when the run kept one (models/G-ema)
-    const folder = await modelFolder(ckpt, g);
+    // the weight average when the run kept one (models/G-ema), unless the trained weights are asked for
+    const folder = await modelFolder(ckpt, g, opts.weights);
     if (!folder) continue;
     const t = await fastLayersTranslator(await loadLayersModel(folder), `${path.basename(ckpt)}#${path.basename(folder)}`);
     try {
@@ -95,16 +101,18 @@ export async function learningCurve(opts: {
   judge: Judge;
   out: string;
   limit?: number;
+  weights?: GeneratorWeights;
   force?: boolean;
   log?: (l: string) => void;
 }): Promise<Curve> {
   const log = opts.log ?? (() => {});
+  const weights = opts.weights ?? 'average';
   const file = path.join(opts.out, 'curve.json');
   let previous: CurvePoint[] = [];
   if (!opts.force && (await exists(file))) {
     try {
       const old = JSON.parse(await fs.readFile(file, 'utf8')) as Curve;
-      if (old.limit === (opts.limit ?? null) && old.dataset === opts.data.dataset) previous = old.points;
+      if (old.limit === (opts.limit ?? null) && old.dataset === opts.data.dataset && (old.weights ?? 'average') === weights) previous = old.points;
     } catch {
       previous = [];
     }
@@ -113,7 +121,7 @@ export async function learningCurve(opts: {
   if (!ckpts.length) throw new Error(`${opts.run} holds no complete checkpoint (step-N folders with meta.json)`);
   const ctx = await makeEvalContext(opts.data, opts.judge);
   const points = new Map<number, CurvePoint>(previous.map((p) => [p.step, p]));
-  const curve: Curve = { run: opts.run, dataset: opts.data.dataset, judge: opts.judge.meta.heldOut, limit: opts.limit ?? null, points: [], best: null };
+  const curve: Curve = { run: opts.run, dataset: opts.data.dataset, judge: opts.judge.meta.heldOut, limit: opts.limit ?? null, weights, points: [], best: null };
   const save = async () => {
     curve.points = [...points.values()].sort((a, b) => a.step - b.step);
     curve.best = pickBest(curve.points);
@@ -125,7 +133,7 @@ export async function learningCurve(opts: {
     if (points.has(step) && path.resolve(points.get(step)!.checkpoint) === path.resolve(c)) continue;
     const t0 = Date.now();
     try {
-      points.set(step, await scoreCheckpoint(ctx, c, { limit: opts.limit, log }));
+      points.set(step, await scoreCheckpoint(ctx, c, { limit: opts.limit, weights, log }));
     } catch (err) {
       if (!(await exists(c))) {
         log(`${c}: removed while it was scored (pruned by the training), skipped`);

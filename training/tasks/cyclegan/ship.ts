@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export';
 import { onnxTranslator } from '../../eval/cyclegan/translators';
-import { getJudge, judgeDir } from '../../eval/translation/command';
+import { getJudge, judgeDir, WEIGHTS_OPTION } from '../../eval/translation/command';
 import { learningCurve, type Curve } from '../../eval/translation/curve';
 import { evaluateTranslator, makeEvalContext, type Direction, type TranslationMetrics } from '../../eval/translation/evaluate';
 import { loadJudgeData } from '../../eval/translation/judge-data';
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     .option('--target-detail <x>', 'detail ratio the A->B model should reach', parseFloat)
     .option('--target-edges <x>', 'edge correlation the A->B model should reach', parseFloat)
     .option('--checkpoint <step-N>', 'ship this checkpoint instead of the best-scoring one')
+    .addOption(WEIGHTS_OPTION())
     .option('--curve-out <folder>', 'where the learning curve is written (default: runs/eval/curve-<run name>)')
     .option('--curve-limit <n>', 'test images per direction for the learning curve', (v) => parseInt(v, 10), 60)
     .option('--backend <b>', 'tfjs backend', 'wasm')
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   const judge = await getJudge(data, judgeDir(dataset), { log, dataRoot: o.data });
 
   const curveOut = o.curveOut ?? path.join('runs', 'eval', `curve-${path.basename(path.resolve(o.run))}`);
-  const curve = await learningCurve({ run: o.run, data, judge, out: curveOut, limit: o.curveLimit, log });
+  const curve = await learningCurve({ run: o.run, data, judge, out: curveOut, limit: o.curveLimit, weights: o.weights, log });
   const ckpt = o.checkpoint ? path.join(o.run, 'checkpoints', o.checkpoint) : curve.best?.checkpoint;
   if (!ckpt) throw new Error(`no checkpoint of ${o.run} could be scored`);
   const st = await readCheckpointState(ckpt);
@@ -125,9 +126,12 @@ async function main(): Promise<void> {
     : `${opts.loss}, cycle lambda ${(opts as TrainerOptions).lambdaCycle}, identity ${(opts as TrainerOptions).lambdaIdt}, pool ${(opts as TrainerOptions).poolSize}`;
   const files: Record<string, string> = {};
   const stats: Record<string, { params: number; gmacs: number; bytes: number }> = {};
+  let weightsNote = '';
   for (const d of dirs) {
-    // the weight average when the run kept one (what the learning curve scored)
-    const m = await loadLayersModel((await modelFolder(ckpt, d.model))!);
+    // what the learning curve scored: the weight average when the run kept one, unless --weights trained
+    const folder = (await modelFolder(ckpt, d.model, o.weights))!;
+    weightsNote = folder.endsWith('-ema') ? 'the weight average of the generator' : 'the trained generator weights (no average)';
+    const m = await loadLayersModel(folder);
     const file = path.join('public', 'models', `${d.id}.onnx`);
     const rep = await exportOnnx(m, {
       outFile: file,
@@ -185,7 +189,7 @@ async function main(): Promise<void> {
         steps: st.step,
         hours: Number(hours.toFixed(3)),
         backend: (st.state.backend as string) ?? backend.name,
-        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score`,
+        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score; ships ${weightsNote}`,
       },
       quality: [
         {

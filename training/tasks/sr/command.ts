@@ -89,6 +89,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder; from another scale (e.g. x2 for --scale 4) every layer but the sub-pixel tail is copied')
     .option('--ema <decay>', 'decay of the exponential moving average of the weights kept beside them: validated, checkpointed and shipped instead of the last weights; default 0.999 for a new run, while a --resume keeps what the checkpoint has', num('--ema'))
     .option('--no-ema', 'keep no weight average')
+    .option('--loss <kind>', 'pixel loss: l1 | mse (what PSNR measures; for a short low-LR fine-tune of an l1-trained model)', 'l1')
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
@@ -122,6 +123,8 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
       if (schedule !== 'cosine' && schedule !== 'step') throw new Error(`--schedule must be cosine or step, got "${schedule}"`);
       const ganLoss = raw.ganLoss as string;
       if (ganLoss !== 'bce' && ganLoss !== 'lsgan') throw new Error(`--gan-loss must be bce or lsgan, got "${ganLoss}"`);
+      const loss = raw.loss as string;
+      if (loss !== 'l1' && loss !== 'mse') throw new Error(`--loss must be l1 or mse, got "${loss}"`);
       const valSet = raw.valSet as string;
       const skip = raw.skip as string | undefined;
       if (skip !== undefined && skip !== 'bicubic' && skip !== 'nearest') throw new Error(`--skip must be bicubic or nearest, got "${skip}"`);
@@ -161,6 +164,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         limit: raw.limit as number | undefined,
         init: raw.init ? path.resolve(raw.init as string) : undefined,
         ema: emaFromCli(raw.ema as number | false | undefined, raw.resume as boolean),
+        loss,
         gan: raw.gan as boolean,
         ganLoss,
         advWeight: raw.advWeight as number,

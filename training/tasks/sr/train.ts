@@ -23,6 +23,13 @@ import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eva
 import { tfjsRunner } from '../../eval/sr/runners';
 import { averagedName, checkDecay, WeightAverage } from '../../models/weight-average';
 
+export type SrPixelLoss = 'l1' | 'mse';
+
+/** The pixel loss between an upscaled batch and its HR patches (mean over every value). */
+export function pixelLoss(kind: SrPixelLoss, sr: tf.Tensor, hr: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => (kind === 'mse' ? tf.mean(tf.squaredDifference(sr, hr)) : tf.mean(tf.abs(tf.sub(sr, hr)))) as tf.Scalar);
+}
+
 export interface SrTrainOptions {
   tier: SrTier;
   scale: number;
@@ -67,6 +74,12 @@ export interface SrTrainOptions {
    * A run whose checkpoint has an average keeps it on --resume without the flag.
    */
   ema?: number;
+  /**
+   * Pixel (content) loss: l1 (default; EDSR's choice, it converges better) or mse, which is the
+   * quantity PSNR measures: a short, low-LR mse fine-tune of an l1-trained model is the usual
+   * last PSNR step.
+   */
+  loss?: SrPixelLoss;
   gan: boolean;
   ganLoss: 'bce' | 'lsgan';
   advWeight: number;
@@ -197,7 +210,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     models.discriminator = discriminator;
     optimizers.discriminator = dOpt;
   }
-  log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}`);
+  log(`model: ${o.tier} x${o.scale}, ${generator.countParams()} parameters${discriminator ? ` (+ discriminator ${discriminator.countParams()})` : ''}, ${o.loss ?? 'l1'} loss`);
 
   // The weight average: asked for with --ema, or kept from the checkpoint being resumed.
   const saved = latest ? await readCheckpointState(latest) : null;
@@ -292,6 +305,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   bar?.start(o.steps, step, { tier: o.tier, scale: o.scale, loss: '-', sps: '-', val: lastVal?.toFixed(2) ?? '-' });
 
   const vars = variablesOf(generator);
+  const pixel = o.loss ?? 'l1';
   const dVars = discriminator ? variablesOf(discriminator) : [];
   const advLoss = (logits: tf.Tensor, real: boolean): tf.Scalar =>
     o.ganLoss === 'lsgan'
@@ -314,7 +328,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     const y = tf.tensor4d(hrData, [o.batch, P, P, 3]);
     let lossValue: number;
     if (!discriminator || !dOpt) {
-      const loss = gOpt.minimize(() => tf.mean(tf.abs(tf.sub(generator.apply(x, { training: true }) as tf.Tensor, y))) as tf.Scalar, true, vars)!;
+      const loss = gOpt.minimize(() => pixelLoss(pixel, generator.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;
       lossValue = (await loss.data())[0];
       loss.dispose();
     } else {
@@ -329,7 +343,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       const gl = gOpt.minimize(
         () => {
           const sr = generator.apply(x, { training: true }) as tf.Tensor;
-          const content = tf.mean(tf.abs(tf.sub(sr, y)));
+          const content = pixelLoss(pixel, sr, y);
           return tf.add(content, tf.mul(o.advWeight, advLoss(discriminator.apply(sr) as tf.Tensor, true))) as tf.Scalar;
         },
         true,
