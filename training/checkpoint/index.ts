@@ -123,8 +123,8 @@ export async function findGeneratorFolder(dir: string): Promise<string | null> {
 
 /**
  * Which weights of a generator to read: its weight average (`<name>-ema`, training/models/weight-average.ts)
- * when the checkpoint holds one, or the trained weights themselves. A GAN generator that is still
- * moving can draw what its lagging average blurs away (session 16's horse->zebra stripes).
+ * when the checkpoint holds one, or the trained weights themselves. A GAN generator still on the
+ * move can differ a lot from its lagging average (docs/cyclegan.md, sessions 16-17's horse->zebra).
  */
 export type GeneratorWeights = 'average' | 'trained';
 

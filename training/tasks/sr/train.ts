@@ -76,8 +76,8 @@ export interface SrTrainOptions {
   ema?: number;
   /**
    * Pixel (content) loss: l1 (default; EDSR's choice, it converges better) or mse, which is the
-   * quantity PSNR measures: a short, low-LR mse fine-tune of an l1-trained model is the usual
-   * last PSNR step.
+   * quantity PSNR measures (a short, low-LR mse fine-tune of an l1-trained model is a common last
+   * PSNR step; on sr-quality-x2 it gained nothing, see training/tasks/sr/shipped.json).
    */
   loss?: SrPixelLoss;
   gan: boolean;
