@@ -125,12 +125,10 @@ async function main(): Promise<void> {
     ? `${cut.mode}: PatchNCE lambda ${cut.lambdaNce}${cut.nceIdt ? ' with identity NCE' : ''}, ${cut.numPatches} patches per layer, MLP heads ${cut.netFNc}, tau ${cut.nceT}; ${cut.loss} lambda ${cut.lambdaGan}, no pool`
     : `${opts.loss}, cycle lambda ${(opts as TrainerOptions).lambdaCycle}, identity ${(opts as TrainerOptions).lambdaIdt}, pool ${(opts as TrainerOptions).poolSize}`;
   const files: Record<string, string> = {};
-  const stats: Record<string, { params: number; gmacs: number; bytes: number }> = {};
-  let weightsNote = '';
+  const stats: Record<string, { params: number; gmacs: number; bytes: number; weights: string }> = {};
   for (const d of dirs) {
     // what the learning curve scored: the weight average when the run kept one, unless --weights trained
     const folder = (await modelFolder(ckpt, d.model, o.weights))!;
-    weightsNote = folder.endsWith('-ema') ? 'the weight average of the generator' : 'the trained generator weights (no average)';
     const m = await loadLayersModel(folder);
     const file = path.join('public', 'models', `${d.id}.onnx`);
     const rep = await exportOnnx(m, {
@@ -142,7 +140,8 @@ async function main(): Promise<void> {
     });
     log(`exported ${file}: ${rep.bytes} bytes, parity max |diff| ${rep.maxAbsDiff.toExponential(2)} (tolerance ${rep.tolerance})`);
     files[d.id] = file;
-    stats[d.id] = { params: countParams(m), gmacs: macs(m, 256, 256) / 1e9, bytes: rep.bytes };
+    const weights = folder.endsWith('-ema') ? 'the weight average of the generator' : 'the trained generator weights (no average)';
+    stats[d.id] = { params: countParams(m), gmacs: macs(m, 256, 256) / 1e9, bytes: rep.bytes, weights };
     m.dispose();
   }
 
@@ -189,7 +188,7 @@ async function main(): Promise<void> {
         steps: st.step,
         hours: Number(hours.toFixed(3)),
         backend: (st.state.backend as string) ?? backend.name,
-        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score; ships ${weightsNote}`,
+        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score; ships ${stats[d.id].weights}`,
       },
       quality: [
         {
