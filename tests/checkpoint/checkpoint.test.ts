@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { InstanceNorm, ReflectionPad2D } from '../../training/models/layers';
-import { findLatestCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../training/checkpoint';
+import { findLatestCheckpoint, installShippedCheckpoint, loadCheckpoint, loadLayersModel, saveCheckpoint } from '../../training/checkpoint';
 
 tf.setBackend('cpu');
 
@@ -92,5 +92,31 @@ describe('checkpoints', () => {
     const other = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [null, null, 3], filters: 5, kernelSize: 3 })] });
     await expect(loadCheckpoint(path.join(dir, 'step-00000004'), { models: { g: other } })).rejects.toThrow(/weight tensors saved but the model has/);
     await expect(loadCheckpoint(path.join(dir, 'step-00000004'), { models: { d: m } })).rejects.toThrow(/no model "d"/);
+  });
+
+  it('shipping a checkpoint replaces the shipped one and keeps the training/ continuation beside it', async () => {
+    const run = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-ckpt-'));
+    const m = tinyModel();
+    const first = await saveCheckpoint(run, { step: 100, models: { g: m } }, { keep: 5 });
+    const second = await saveCheckpoint(run, { step: 200, models: { g: m } }, { keep: 5 });
+    const home = path.join(run, 'home');
+    await installShippedCheckpoint(home, first);
+    // A later session commits an unshipped continuation and its notes next to the shipped checkpoint.
+    const continuation = path.join(home, 'training', 'step-00000150');
+    await fs.cp(first, continuation, { recursive: true });
+    await fs.writeFile(path.join(home, 'training', 'README.md'), 'resume from here\n');
+    await fs.writeFile(path.join(home, 'curve.json'), '{}\n');
+
+    expect(await installShippedCheckpoint(home, second)).toBe(path.join(home, 'step-00000200'));
+    expect((await fs.readdir(home)).sort()).toEqual(['curve.json', 'latest', 'step-00000200', 'training']);
+    expect(await findLatestCheckpoint(home)).toBe(path.join(home, 'step-00000200'));
+    expect(await fs.readFile(path.join(home, 'training', 'README.md'), 'utf8')).toBe('resume from here\n');
+    await fs.access(path.join(continuation, 'meta.json'));
+    // The shipped copy loads like the original.
+    await loadCheckpoint(path.join(home, 'step-00000200'), { models: { g: tinyModel() } });
+    // Not a checkpoint: refused before anything in home is touched.
+    await expect(installShippedCheckpoint(home, path.join(home, 'training'))).rejects.toThrow(/not a checkpoint folder/);
+    await expect(installShippedCheckpoint(home, path.join(run, 'step-00000300'))).rejects.toThrow(/not a complete checkpoint/);
+    expect((await fs.readdir(home)).sort()).toEqual(['curve.json', 'latest', 'step-00000200', 'training']);
   });
 });

@@ -249,6 +249,33 @@ async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
   }
 }
 
+/**
+ * Makes `home` (a shipped model's folder under checkpoints/) hold `ckpt` as its one shipped
+ * checkpoint: copied in, named by `latest`. Other step-N folders directly in `home` go; everything
+ * else stays, above all a `training/` continuation (a later, unshipped checkpoint that the next run
+ * resumes from), its READMEs and curves. Returns the copy's path.
+ */
+export async function installShippedCheckpoint(home: string, ckpt: string): Promise<string> {
+  const name = path.basename(ckpt);
+  if (!/^step-\d+$/.test(name)) throw new Error(`${ckpt} is not a checkpoint folder (step-N)`);
+  await fs.access(path.join(ckpt, 'meta.json')).catch(() => {
+    throw new Error(`${ckpt} is not a complete checkpoint (no meta.json)`);
+  });
+  await fs.mkdir(home, { recursive: true });
+  const dst = path.join(home, name);
+  if (path.resolve(dst) !== path.resolve(ckpt)) {
+    // Copy next to the target first, so a failed copy leaves the old shipped checkpoint in place.
+    const tmp = `${dst}.tmp-${process.pid}-${Date.now()}`;
+    await fs.cp(ckpt, tmp, { recursive: true });
+    for (const n of await fs.readdir(home)) {
+      if (/^step-\d+$/.test(n)) await fs.rm(path.join(home, n), { recursive: true, force: true });
+    }
+    await fs.rename(tmp, dst);
+  }
+  await writeFileAtomic(path.join(home, LATEST), `${name}\n`);
+  return dst;
+}
+
 /** Saves a layers model as model.json + weights.bin (the layout `tf.loadLayersModel` and the exporter read). */
 export async function saveLayersModel(dir: string, model: tfl.LayersModel): Promise<void> {
   await model.save(fileSystem(dir));

@@ -20,7 +20,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../../backends';
-import { loadLayersModel, modelFolder, readCheckpointState } from '../../checkpoint';
+import { installShippedCheckpoint, loadLayersModel, modelFolder, readCheckpointState } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export';
@@ -38,12 +38,6 @@ import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
 
 const MANIFEST = 'public/models/manifest.json';
-
-async function copyDir(src: string, dst: string): Promise<void> {
-  await fs.rm(dst, { recursive: true, force: true });
-  await fs.mkdir(path.dirname(dst), { recursive: true });
-  await fs.cp(src, dst, { recursive: true });
-}
 
 const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
   resnet: 'ResNet generator (Zhu et al.)',
@@ -112,10 +106,8 @@ async function main(): Promise<void> {
   log(`shipping ${ckpt} (step ${st.step}, ${hours.toFixed(2)} h): ${o.checkpoint ? 'chosen with --checkpoint' : `best held-out A->B score ${curve.best!.score.toFixed(3)}`}; newest is step ${last.step} (score ${last.AtoB!.score.toFixed(3)})`);
 
   const home = o.home ?? path.join('checkpoints', `${method}-${dataset}`);
-  const ckDst = path.join(home, path.basename(ckpt));
-  await fs.rm(home, { recursive: true, force: true });
-  await copyDir(ckpt, ckDst);
-  await writeFileAtomic(path.join(home, 'latest'), `${path.basename(ckpt)}\n`);
+  // Keeps a committed training/ continuation beside the shipped checkpoint.
+  const ckDst = await installShippedCheckpoint(home, ckpt);
   await writeFileAtomic(path.join(home, 'curve.json'), `${JSON.stringify(curve, null, 1)}\n`);
 
   const dirs: Dir[] = [{ id: `${method}-${a2b}`, model: 'G', direction: 'AtoB', from: o.nameA, to: o.nameB, targets: { share: o.targetA2b, detail: o.targetDetail, edges: o.targetEdges } }];

@@ -12,9 +12,8 @@ import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
 import { SR_METRIC_KEYS, type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
-import { findGeneratorFolder, findLatestCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
+import { findGeneratorFolder, findLatestCheckpoint, installShippedCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { averagedName } from '../../models/weight-average';
-import { writeFileAtomic } from '../../io/atomic';
 import { upsertManifestEntries } from '../../io/manifest';
 import { exportOnnx } from '../../export/export';
 import { estimateGmacs, receptiveRadius } from '../../models/sr';
@@ -153,10 +152,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
 
   // Keep the shipped checkpoint (small) in the repo so training can continue later.
   const dest = path.join(repoRoot, 'checkpoints', o.id);
-  await fs.rm(dest, { recursive: true, force: true });
-  await fs.mkdir(dest, { recursive: true });
-  await fs.cp(ckpt, path.join(dest, path.basename(ckpt)), { recursive: true });
-  await writeFileAtomic(path.join(dest, 'latest'), `${path.basename(ckpt)}\n`);
+  await installShippedCheckpoint(dest, ckpt);
   log(`checkpoint copied to ${dest}`);
   model.dispose();
   return { entry, results };
