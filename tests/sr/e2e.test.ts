@@ -17,6 +17,7 @@ import { exportOnnx } from '../../training/export/export';
 import { DEFAULT_SR_ROOT, evaluateSet } from '../../training/eval/sr/evaluate';
 import { onnxRunner, tfjsRunner } from '../../training/eval/sr/runners';
 import { resolveRunner } from '../../training/tasks/sr/eval-command';
+import { describeSrSchedule } from '../../training/tasks/sr/ship';
 
 const T91 = path.join(DEFAULT_SR_ROOT, 'T91');
 const haveData = existsSync(T91) && existsSync(path.join(DEFAULT_SR_ROOT, 'Set5'));
@@ -97,6 +98,15 @@ describe.skipIf(!haveData)('SR end to end', () => {
     );
     const b3 = await trainSr({ ...base(), out: path.join(dir, 'b'), resume: true, steps: 7 });
     expect(b3.step).toBe(7);
+    // A resume with another pixel loss: the checkpoint records it and which loss the steps before used,
+    // and the model card says so.
+    const b4 = await trainSr({ ...base(), out: path.join(dir, 'b'), resume: true, steps: 8, loss: 'mse' });
+    expect(b4.step).toBe(8);
+    const b4State = (await readCheckpointState((await findLatestCheckpoint(path.join(dir, 'b', 'checkpoints')))!)).state;
+    const b4Opts = b4State.options as Parameters<typeof describeSrSchedule>[0];
+    expect(b4Opts.loss).toBe('mse');
+    expect(b4Opts.history?.at(-1)).toMatchObject({ untilStep: 7, loss: 'l1' });
+    expect(describeSrSchedule(b4Opts)).toMatch(/\(LR patch \d+, L1\) until step 7, then batch \d+, LR patch \d+; MSE \+ Adam$/);
 
     // Export and evaluate the ONNX file like any third-party model.
     const onnxFile = path.join(dir, 'sr.onnx');

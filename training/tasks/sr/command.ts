@@ -89,7 +89,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--init <folder>', 'start from the generator of this run / checkpoint / model folder; from another scale (e.g. x2 for --scale 4) every layer but the sub-pixel tail is copied')
     .option('--ema <decay>', 'decay of the exponential moving average of the weights kept beside them: validated, checkpointed and shipped instead of the last weights; default 0.999 for a new run, while a --resume keeps what the checkpoint has', num('--ema'))
     .option('--no-ema', 'keep no weight average')
-    .option('--loss <kind>', 'pixel loss: l1 | mse (the squared error PSNR measures; a resume takes the flag, not the checkpoint\'s choice)', 'l1')
+    .option('--loss <kind>', 'pixel loss: l1 | mse (the squared error PSNR measures); a resume takes the flag, and the checkpoint records which loss each stretch of the run used (the model card lists them)', 'l1')
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)

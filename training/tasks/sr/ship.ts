@@ -49,6 +49,25 @@ export function withJpeg60(quality: NonNullable<ModelEntryInput['quality']>, jpe
 
 const MANIFEST = path.join(repoRoot, 'public/models/manifest.json');
 
+/** One stretch of an SR run's training before batch, patch or loss changed (checkpoint state, `history`). */
+export interface SrScheduleStretch {
+  untilStep: number;
+  batch: number;
+  patch: number;
+  /** Absent in checkpoints from before the loss was recorded: those were l1. */
+  loss?: string;
+}
+
+/**
+ * The card's account of an SR run's batches, patches and pixel losses, e.g. "batch 16 (LR patch 32,
+ * L1) until step 9297, then batch 8, LR patch 48; MSE + Adam".
+ */
+export function describeSrSchedule(opts: { batch: number; patch: number; loss?: string; history?: SrScheduleStretch[] }): string {
+  const name = (l?: string) => (l ?? 'l1').toUpperCase();
+  const earlier = (opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}, ${name(h.loss)}) until step ${h.untilStep}, then `).join('');
+  return `${earlier}batch ${opts.batch}, LR patch ${opts.patch}; ${name(opts.loss)} + Adam`;
+}
+
 export interface ShipOptions {
   id: string;
   run: string;
@@ -72,7 +91,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; history?: { untilStep: number; batch: number; patch: number }[] };
+  const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; loss?: string; history?: SrScheduleStretch[] };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   // The weight average when the run kept one (what its validation scored), else the trained weights.
   const folder = (await findGeneratorFolder(ckpt))!;
@@ -142,7 +161,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       backend: state.backend ? `tfjs ${state.backend} (Node, 2 shared CPU cores)` : (o.backendLabel ?? 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)'),
       notes:
         o.notes ??
-        `${(opts.history ?? []).map((h) => `batch ${h.batch} (LR patch ${h.patch}) until step ${h.untilStep}, then `).join('')}batch ${opts.batch}, LR patch ${opts.patch}; L1 + Adam, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${ema ? `; shipped weights: EMA (decay ${ema.decay}) over the last ${ema.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
+        `${describeSrSchedule(opts)}, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${ema ? `; shipped weights: EMA (decay ${ema.decay}) over the last ${ema.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
     },
     quality,
     card: `docs/models/${o.id}.md`,

@@ -222,7 +222,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
   }
 
-  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, degrade: o.degrade ?? null };
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, loss: o.loss ?? 'l1', degrade: o.degrade ?? null };
   if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
   let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0, backend: report.name };
@@ -234,10 +234,12 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     const r = await loadCheckpointWithAverages(latest, { models, optimizers }, averages);
     step = r.step;
     state = r.state as TrainState;
-    // Batch/patch may change across resumes: keep the history for the model card.
-    const prev = state.options as { batch?: number; patch?: number; history?: unknown[] };
-    if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch) {
-      state.options = { ...archOptions, history: [...(prev.history ?? []), { untilStep: step, batch: prev.batch, patch: prev.patch }] };
+    // Batch, patch and pixel loss may change across resumes: keep the history for the model card
+    // (checkpoints from before the loss was recorded were all trained with l1).
+    const prev = state.options as { batch?: number; patch?: number; loss?: SrPixelLoss; history?: unknown[] };
+    const prevLoss = prev.loss ?? 'l1';
+    if (prev.batch !== archOptions.batch || prev.patch !== archOptions.patch || prevLoss !== archOptions.loss) {
+      state.options = { ...archOptions, history: [...(prev.history ?? []), { untilStep: step, batch: prev.batch, patch: prev.patch, loss: prevLoss }] };
     } else state.options = { ...archOptions, history: prev.history ?? [] };
     log(`resumed from ${latest} at step ${step}`);
   }
