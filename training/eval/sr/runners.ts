@@ -186,3 +186,81 @@ export async function onnxRunner(file: string, opts: OnnxRunnerOptions): Promise
     dispose: () => session.release(),
   };
 }
+
+function transposeRgb(img: RgbImage): RgbImage {
+  const { width: W, height: H } = img;
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const s = (y * W + x) * 3;
+      const d = (x * H + y) * 3;
+      out[d] = img.data[s];
+      out[d + 1] = img.data[s + 1];
+      out[d + 2] = img.data[s + 2];
+    }
+  }
+  return { width: H, height: W, data: out };
+}
+
+function mirrorRgb(img: RgbImage, leftRight: boolean, topBottom: boolean): RgbImage {
+  if (!leftRight && !topBottom) return img;
+  const { width: W, height: H } = img;
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < H; y++) {
+    const sy = topBottom ? H - 1 - y : y;
+    for (let x = 0; x < W; x++) {
+      const s = (sy * W + (leftRight ? W - 1 - x : x)) * 3;
+      const d = (y * W + x) * 3;
+      out[d] = img.data[s];
+      out[d + 1] = img.data[s + 1];
+      out[d + 2] = img.data[s + 2];
+    }
+  }
+  return { width: W, height: H, data: out };
+}
+
+/**
+ * The eight symmetries of the square: k in 0..7, bit 2 transposes, then bit 0 mirrors left-right and
+ * bit 1 top-bottom. `inverse` undoes transform k (the mirrors first, then the transpose).
+ */
+export function dihedral(img: RgbImage, k: number, inverse = false): RgbImage {
+  const swap = (k & 4) !== 0;
+  if (inverse) {
+    const m = mirrorRgb(img, (k & 1) !== 0, (k & 2) !== 0);
+    return swap ? transposeRgb(m) : m;
+  }
+  return mirrorRgb(swap ? transposeRgb(img) : img, (k & 1) !== 0, (k & 2) !== 0);
+}
+
+/** The transforms a self-ensemble of n uses: 2 = left-right mirror, 4 = both mirrors, 8 = all. */
+export const SELF_ENSEMBLES = [1, 2, 4, 8] as const;
+
+/**
+ * Geometric self-ensemble (EDSR+, Lim et al. 2017): upscales the n transformed copies of the input,
+ * undoes each transform on its output and averages them (n times the compute). Works with any
+ * runner; each output is 8-bit already, so the mean is rounded once more.
+ */
+export function selfEnsemble(runner: SrRunner, n: number): SrRunner {
+  if (!(SELF_ENSEMBLES as readonly number[]).includes(n)) throw new Error(`self-ensemble size must be one of ${SELF_ENSEMBLES.join(', ')}, got ${n}`);
+  if (n === 1) return runner;
+  return {
+    name: `${runner.name}+x${n}`,
+    scale: runner.scale,
+    async upscale(lr) {
+      let sum: Float32Array | null = null;
+      let size = { width: 0, height: 0 };
+      for (let k = 0; k < n; k++) {
+        const sr = dihedral(await runner.upscale(dihedral(lr, k)), k, true);
+        if (!sum) {
+          sum = new Float32Array(sr.data.length);
+          size = { width: sr.width, height: sr.height };
+        }
+        for (let i = 0; i < sum.length; i++) sum[i] += sr.data[i];
+      }
+      const out = new Uint8Array(sum!.length);
+      for (let i = 0; i < out.length; i++) out[i] = Math.round(sum![i] / n);
+      return { ...size, data: out };
+    },
+    dispose: () => runner.dispose?.(),
+  };
+}

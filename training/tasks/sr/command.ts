@@ -189,6 +189,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--tile <n>', 'run in tiles of n LR pixels (0: whole image)', int('--tile'), 0)
     .option('--backend <name>', 'tfjs backend for tfjs models (default wasm)', 'wasm')
     .option('--degrade <spec>', 'degrade the official LR first: jpeg:<quality> (baseline JPEG, standard tables, 4:2:0), noise:<sigma grey levels>, blur:<sigma LR px>; several with +, e.g. noise:5+jpeg:75')
+    .option('--self-ensemble <n>', 'average the outputs of n flipped/rotated copies of each input (EDSR+; 2 = left-right mirror, 4 = both mirrors, 8 = all eight; n times the compute)', int('--self-ensemble'), 1)
     .option('--json <file>', 'also write the results as JSON')
     .action(async (raw: Record<string, unknown>) => {
       await runSrEval({
@@ -202,6 +203,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         tile: raw.tile as number,
         backend: raw.backend as string,
         json: raw.json as string | undefined,
+        selfEnsemble: raw.selfEnsemble as number,
       });
     });
 }

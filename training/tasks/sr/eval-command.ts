@@ -10,7 +10,7 @@ import { initBackend } from '../../backends';
 import { findGeneratorFolder, loadLayersModel } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
-import { bicubicRunner, onnxRunner, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
+import { bicubicRunner, onnxRunner, selfEnsemble, tfjsRunner, type Range, type SrRunner } from '../../eval/sr/runners';
 import { upscalerRunner, UPSCALER_MODELS, type UpscalerModelName } from '../../eval/sr/peers';
 import { exists } from '../../io/fs';
 import { describeFixedDegradations, type FixedDegradation } from '../../data/degrade';
@@ -27,6 +27,8 @@ export interface SrEvalOptions {
   json?: string;
   /** Degrade the official LR images first (`--degrade jpeg:60`). */
   degrade?: FixedDegradation[];
+  /** Geometric self-ensemble of this many transforms (`--self-ensemble`; 1 = off). */
+  selfEnsemble?: number;
   log?: (s: string) => void;
 }
 
@@ -130,7 +132,7 @@ export async function runSrEval(o: SrEvalOptions): Promise<SetResult[]> {
 }
 
 async function runOne(o: SrEvalOptions, log: (s: string) => void): Promise<SetResult[]> {
-  const runner = await resolveRunner(o, log);
+  const runner = selfEnsemble(await resolveRunner(o, log), o.selfEnsemble ?? 1);
   const results: SetResult[] = [];
   for (const set of o.sets) {
     const r = await evaluateSet(runner, set, runner.scale, { root: o.root, limit: o.limit, degrade: o.degrade });
