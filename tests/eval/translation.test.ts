@@ -24,6 +24,8 @@ import { evaluateTranslator, makeEvalContext, type EvalContext } from '../../tra
 import { learningCurve, listCheckpoints } from '../../training/eval/translation/curve';
 import { runTranslationEval } from '../../training/eval/translation/command';
 import { loadJudgeData } from '../../training/eval/translation/judge-data';
+import { rescore } from '../../training/tasks/cyclegan/rescore';
+import { measuredQualitySection, targetLines } from '../../training/tasks/cyclegan/card';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DATA = path.resolve(ROOT, '../shared/datasets/cyclegan/summer2winter_landscapes');
@@ -117,6 +119,37 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
     expect(lines.join('\n')).toMatch(/called target \(B\) .* other .* detail .* edges .* KID/);
     await expect(runTranslationEval({ model: randomOnnx, manifest: 'none.json', range: '-1,1', out, backend: 'wasm', log: () => {} })).rejects.toThrow(/--data/);
     await expect(runTranslationEval({ model: randomOnnx, data: DATA, manifest: 'none.json', range: '0,2', out, backend: 'wasm', log: () => {} })).rejects.toThrow(/--range/);
+  });
+
+  it('rescore: a shipped model re-measured by the current judge gets new manifest metrics, card section, status lines and grid', async () => {
+    const dir = path.join(tmp, 'rescore');
+    await fs.mkdir(path.join(dir, 'models'), { recursive: true });
+    await fs.mkdir(path.join(dir, 'cards'), { recursive: true });
+    await fs.copyFile(randomOnnx, path.join(dir, 'models', 'cyclegan-random.onnx'));
+    const real = JSON.parse(await fs.readFile(path.join(ROOT, 'public/models/manifest.json'), 'utf8'));
+    const base = real.models.find((m: { id: string }) => m.id === 'cyclegan-summer2winter');
+    const claimed = { ...base.quality[0].metrics, classifierTargetShare: 0.9 };
+    const entry = { ...base, id: 'cyclegan-random', file: 'cyclegan-random.onnx', card: 'cards/cyclegan-random.md', description: 'A random generator. At 256x256 on test photos: 90.0% called winter by the 256 px judge (see the card).', quality: [{ ...base.quality[0], metrics: claimed }] };
+    await fs.writeFile(path.join(dir, 'models', 'manifest.json'), JSON.stringify({ version: 1, models: [entry] }, null, 2));
+    const old = { ...claimed, calledTarget: 0.9, calledSource: 0.1, calledOther: 0, images: 8, msPerImage: 1 };
+    const section = measuredQualitySection({ id: 'cyclegan-random', m: old, from: 'summer', to: 'winter', direction: 'AtoB', reference: { realTarget: 1, inputsCalledTarget: 0, inputsKid: 1 }, judge: j.meta });
+    await fs.writeFile(path.join(dir, 'cards', 'cyclegan-random.md'), `# Random\n\n${section}\n## Learning curve\n\n| 600 | 90.0% |\n\n## Status against the targets\n\n${targetLines(old, 'winter', { share: 0.7 }).join('\n')}\n`);
+
+    const lines: string[] = [];
+    const [e] = await rescore({ ids: ['cyclegan-random'], manifest: path.join(dir, 'models', 'manifest.json'), cards: path.join(dir, 'cards'), data: () => DATA, judgeDir: JUDGE, limit: 8, backend: 'wasm', out: path.join(dir, 'eval'), log: (l) => lines.push(l) });
+    const share = e.quality![0].metrics.classifierTargetShare as number;
+    expect(share).toBeLessThanOrEqual(0.15); // the judge calls a random generator's output "other", whatever the card claimed
+    const stored = JSON.parse(await fs.readFile(path.join(dir, 'models', 'manifest.json'), 'utf8')).models[0];
+    expect(stored.quality[0].metrics.classifierTargetShare).toBe(share);
+    expect(stored.quality[0].note).toMatch(/8 test images; .*re-scored \d{4}-\d{2}-\d{2}/);
+    expect(stored.description).toContain(`${(share * 100).toFixed(1)}% called winter by the 256 px judge`);
+    const card = await fs.readFile(path.join(dir, 'cards', 'cyclegan-random.md'), 'utf8');
+    expect(card).toMatch(/Re-scored on \d{4}-\d{2}-\d{2} by the judge retrained then .*\(it had 90\.0% called "winter" before\)/);
+    expect(card).toContain(`- Called "winter" ${(share * 100).toFixed(1)}% is **below** the target of 70.0%.`);
+    expect(card).toContain('| 600 | 90.0% |'); // the learning curve of its session stays
+    expect((await sharp(path.join(dir, 'cards', 'cyclegan-random.png')).metadata()).width).toBeGreaterThanOrEqual(4 * 256);
+    expect(lines.join('\n')).toMatch(/cyclegan-random: called "winter" 90\.0% -> [\d.]+%/);
+    await expect(rescore({ ids: ['nope'], manifest: path.join(dir, 'models', 'manifest.json'), log: () => {} })).rejects.toThrow(/no model "nope"/);
   });
 
   it('learning curve: scores every checkpoint (G and F), picks the best, skips scored ones on a re-run', async () => {

@@ -36,6 +36,7 @@ import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
+import { measuredQualitySection, pct, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
 
@@ -44,14 +45,6 @@ const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
   light: 'light real-time generator (depthwise-separable residual blocks, nearest upsampling + separable conv)',
   tiny: 'tiny webcam generator (light generator with 3x3 stem/head, separable stride-2 downsampling and U-Net-style additive skips)',
 };
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-
-interface Targets {
-  share?: number;
-  detail?: number;
-  edges?: number;
-}
 
 interface Dir {
   id: string;
@@ -210,18 +203,6 @@ async function main(): Promise<void> {
 
 const round = (v: number) => Number(v.toFixed(4));
 
-function gapLines(m: TranslationMetrics, d: Dir): string[] {
-  const out: string[] = [];
-  const line = (name: string, v: number, t: number | undefined, fmt: (x: number) => string) => {
-    if (t === undefined) return;
-    out.push(v >= t ? `- ${name} ${fmt(v)} meets the target of ${fmt(t)}.` : `- ${name} ${fmt(v)} is **below** the target of ${fmt(t)}.`);
-  };
-  line(`Called "${d.to}"`, m.calledTarget, d.targets.share, pct);
-  line('Detail ratio', m.detail, d.targets.detail, (x) => x.toFixed(2));
-  line('Edge correlation', m.edges, d.targets.edges, (x) => x.toFixed(2));
-  return out;
-}
-
 async function writeCard(a: {
   e: ModelEntry;
   m: TranslationMetrics;
@@ -239,7 +220,7 @@ async function writeCard(a: {
   note?: string;
 }): Promise<void> {
   const { e, m, d, opts, judge: j, reference: ref, curve } = a;
-  const gaps = gapLines(m, d);
+  const gaps = targetLines(m, d.to, d.targets);
   const dirKey = d.direction;
   const rows = curve.points
     .filter((p) => p[dirKey])
@@ -265,24 +246,7 @@ async function writeCard(a: {
 | Loss | ${a.lossNotes}, Adam ${opts.lr} (beta1 ${opts.beta1}) |
 | Data | ${e.training?.data}, ${opts.crop}px random crops${a.loadSize ? ` of images resized to ${a.loadSize}px` : ''} with flips |
 
-## Measured quality (\`npm run eval -- translation --model ${e.id}\`)
-
-| metric | value | reading |
-|---|---|---|
-| called "${d.to}" by the judge | ${pct(m.calledTarget)} | real ${d.to} test images: ${pct(ref.realTarget)}; the untranslated inputs: ${pct(ref.inputsCalledTarget)} |
-${m.unseen ? `| called "${d.to}" on the ${m.unseen.images} test images after the first ${m.unseen.from} | ${pct(m.unseen.calledTarget)} | the learning curve (and so the checkpoint pick) saw only the first ${m.unseen.from}: the best of many noisy checkpoints is biased upward there, not here |
-` : ''}| called "${d.from}" / "other" | ${pct(m.calledSource)} / ${pct(m.calledOther)} | "other" = blurred, washed-out, noisy or broken |
-| detail ratio (output / input gradient) | ${m.detail.toFixed(2)} | below 1 = blurrier than the photo |
-| edge correlation with the input | ${m.edges.toFixed(2)} | 1 = the photo's structure kept exactly |
-| KID vs real ${d.to} test images | ${m.kid.toFixed(4)} | the untranslated inputs: ${ref.inputsKid.toFixed(4)} (lower is closer) |
-| held-out score (called x detail x edges) | ${m.score.toFixed(3)} | what picks the shipped checkpoint |
-| ms per 256x256 image (onnxruntime-node, CPU) | ${m.msPerImage.toFixed(1)} | 2 shared cores, pessimistic |
-
-${m.images} held-out test images at 256x256. The judge is a small 3-class CNN (${d.direction === 'AtoB' ? d.from : d.to} / ${d.direction === 'AtoB' ? d.to : d.from} / other) trained at
-256x256 on trainA/trainB only, with an "other" class of degraded copies (blur, low resolution, noise, grey wash, outputs of
-random-weight CycleGAN-shaped generators). Held-out recall: testA ${pct(j.heldOut.A)}, testB ${pct(j.heldOut.B)}, degraded test
-images ${pct(j.heldOut.other)} (balanced ${pct(j.heldOut.balanced)}). KID uses its 64-d penultimate features (cubic kernel, unbiased).
-
+${measuredQualitySection({ id: e.id, m, from: d.from, to: d.to, direction: d.direction, reference: ref, judge: j })}
 ## Learning curve
 
 ![learning curve](./${e.id}-curve.png)
