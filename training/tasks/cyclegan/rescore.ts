@@ -92,8 +92,9 @@ export async function rescore(o: RescoreOptions): Promise<ModelEntryInput[]> {
     });
     await writeFileAtomic(cardFile, replaceMeasured(card, section, m, to));
     if (report.grid) await fs.copyFile(report.grid, path.join(cards, `${id}.png`));
-    const description = (entry.description ?? '').replace(/[\d.]+% called (\S+) by the 256 px judge/, `${pct(m.calledTarget)} called $1 by the 256 px judge`);
-    if (description === entry.description) log(`${id}: its description names no "X% called ... by the 256 px judge": left as it is`);
+    const share = /[\d.]+% called (\S+) by the 256 px judge/;
+    const description = (entry.description ?? '').replace(share, `${pct(m.calledTarget)} called $1 by the 256 px judge`);
+    if (!share.test(entry.description ?? '')) log(`${id}: its description names no "X% called ... by the 256 px judge": left as it is`);
     const next: ModelEntryInput = {
       ...entry,
       ...(entry.description === undefined ? {} : { description }),
