@@ -206,6 +206,13 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
     expect(p2.features[0].length).toBe(64);
     for (let i = 0; i < p1.probs.length; i++) for (let k = 0; k < 3; k++) expect(p2.probs[i][k]).toBeCloseTo(p1.probs[i][k], 5);
     expect(classShares(p1.probs).A + classShares(p1.probs).B + classShares(p1.probs).other).toBeCloseTo(1, 6);
+    // A wider judge trained on random crops: more parameters, the same 64-d features, and its meta says how it was made.
+    const wide = await trainJudge(small, { epochs: 1, perClass: 6, otherCount: 5, heldOutOther: 5, width: 2, augment: true });
+    expect(wide.model.countParams()).toBeGreaterThan(2.5 * t.model.countParams());
+    expect(wide.meta).toMatchObject({ width: 2, augment: true });
+    expect(t.meta.width).toBeUndefined();
+    expect((await judge(wide, small.testA)).features[0].length).toBe(64);
+    await expect(trainJudge(small, { epochs: 1, perClass: 6, width: 0 })).rejects.toThrow(/width must be > 0/);
     // An old 64x64 two-class classifier folder is not mistaken for a judge.
     await fs.writeFile(path.join(dir, 'meta.json'), JSON.stringify({ dataset: 'x', size: 64 }));
     expect(await loadJudge(dir)).toBeNull();

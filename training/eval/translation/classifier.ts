@@ -20,6 +20,7 @@ import { loadLayersModel, saveLayersModel } from '../../checkpoint';
 import type { RgbImage } from '../../data/images';
 import { writeFileAtomic } from '../../io/atomic';
 import { resizeRgb, Rng } from '../../data/unpaired';
+import { crop } from '../../data/bicubic';
 import { makeOtherImages } from './degrade';
 import { sobelMagnitude } from './metrics';
 
@@ -37,6 +38,10 @@ export interface JudgeMeta {
   size: number;
   classes: readonly string[];
   epochs: number;
+  /** Channel multiplier of the network (absent: 1). */
+  width?: number;
+  /** Trained on random crops (80-100% of each side) resized back to 256 (absent: false). */
+  augment?: boolean;
   trainImages: { A: number; B: number; other: number };
   /** Held-out recall per class (testA, testB, degraded test images) and their mean. */
   heldOut: { A: number; B: number; other: number; balanced: number; images: { A: number; B: number; other: number } };
@@ -54,7 +59,8 @@ export interface Judge {
   meta: JudgeMeta;
 }
 
-export function judgeNetwork(seed = 7): tfl.LayersModel {
+/** `width` multiplies every conv's channels (1: ~0.1M parameters); the 64-d feature layer stays (KID's features). */
+export function judgeNetwork(seed = 7, width = 1): tfl.LayersModel {
   let s = seed;
   const init = () => tfl.initializers.heNormal({ seed: s++ });
   const inp = tfl.input({ shape: [JUDGE_SIZE, JUDGE_SIZE, JUDGE_CHANNELS], name: 'image' });
@@ -62,11 +68,12 @@ export function judgeNetwork(seed = 7): tfl.LayersModel {
     tfl.layers
       .conv2d({ filters, kernelSize, strides, padding: strides === kernelSize ? 'valid' : 'same', activation: 'relu', kernelInitializer: init() })
       .apply(x) as tfl.SymbolicTensor;
-  let h = conv(inp, 24, 4, 4); // 64x64: every pixel seen once, fine texture and noise kept
-  h = conv(h, 32, 3, 2); // 32x32
-  h = conv(h, 64, 3, 2); // 16x16
-  h = conv(h, 64, 3, 1);
-  h = conv(h, 96, 3, 2); // 8x8
+  const w = (c: number) => Math.round(c * width);
+  let h = conv(inp, w(24), 4, 4); // 64x64: every pixel seen once, fine texture and noise kept
+  h = conv(h, w(32), 3, 2); // 32x32
+  h = conv(h, w(64), 3, 2); // 16x16
+  h = conv(h, w(64), 3, 1);
+  h = conv(h, w(96), 3, 2); // 8x8
   h = tfl.layers.globalAveragePooling2d({}).apply(h) as tfl.SymbolicTensor;
   const feat = tfl.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(), name: FEATURE_LAYER }).apply(h) as tfl.SymbolicTensor;
   const d = tfl.layers.dropout({ rate: 0.3 }).apply(feat) as tfl.SymbolicTensor;
@@ -152,7 +159,7 @@ function balancedSources(a: RgbImage[], b: RgbImage[], cap: number): RgbImage[] 
 
 export async function trainJudge(
   data: JudgeData,
-  opts: { epochs?: number; perClass?: number; otherCount?: number; heldOutOther?: number; seed?: number; backend?: string; log?: (l: string) => void } = {},
+  opts: { epochs?: number; perClass?: number; otherCount?: number; heldOutOther?: number; seed?: number; width?: number; augment?: boolean; backend?: string; log?: (l: string) => void } = {},
 ): Promise<Judge> {
   const log = opts.log ?? (() => {});
   const epochs = opts.epochs ?? 6;
@@ -165,7 +172,9 @@ export async function trainJudge(
   log(`judge ${data.dataset}: making ${otherCount} degraded training images from trainA/trainB`);
   const other = (await makeOtherImages(balancedSources(data.trainA, data.trainB, 300), otherCount, seed)).images;
   const pools = [data.trainA, data.trainB, other];
-  const model = judgeNetwork(seed);
+  const width = opts.width ?? 1;
+  if (!(width > 0)) throw new Error(`judge width must be > 0, got ${width}`);
+  const model = judgeNetwork(seed, width);
   const both = withFeatures(model);
   const optimizer = tf.train.adam(1e-3);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
@@ -185,7 +194,7 @@ export async function trainJudge(
     for (let i = 0; i < order.length; i += 3 * batchPerClass) {
       const chunk = order.slice(i, i + 3 * batchPerClass);
       const x = await toJudgeBatch(
-        chunk.map(([c, k]) => pools[c][k]),
+        chunk.map(([c, k]) => (opts.augment ? randomCrop(pools[c][k], rng) : pools[c][k])),
         chunk.map(() => rng.next() < 0.5),
       );
       const y = tf.oneHot(tf.tensor1d(chunk.map(([c]) => c), 'int32'), 3);
@@ -212,6 +221,8 @@ export async function trainJudge(
     size: JUDGE_SIZE,
     classes: CLASSES,
     epochs,
+    ...(width !== 1 ? { width } : {}),
+    ...(opts.augment ? { augment: true } : {}),
     trainImages: { A: data.trainA.length, B: data.trainB.length, other: other.length },
     heldOut,
     otherByKind,
@@ -227,6 +238,18 @@ export async function trainJudge(
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+
+/**
+ * A random crop of 80-100% of each side (aspect kept), for training only: toJudgeBatch resizes it back
+ * to 256, so the judge sees each photo at slightly different scales and framings. Degraded "other"
+ * images stay degraded (at most a 1.25x enlargement).
+ */
+function randomCrop(img: RgbImage, rng: Rng): RgbImage {
+  const f = 0.8 + 0.2 * rng.next();
+  const w = Math.max(1, Math.round(img.width * f));
+  const h = Math.max(1, Math.round(img.height * f));
+  return crop(img, rng.int(img.width - w + 1), rng.int(img.height - h + 1), w, h);
+}
 
 export async function saveJudge(dir: string, j: Judge): Promise<void> {
   await saveLayersModel(dir, j.model);

@@ -32,7 +32,7 @@ const int = (name: string, min = 1) => (v: string) => {
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** The stored judge of a dataset, trained (minutes) and stored when there is none yet. */
-export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; perClass?: number; retrain?: boolean; dataRoot?: string; log?: (l: string) => void } = {}): Promise<Judge> {
+export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; perClass?: number; width?: number; augment?: boolean; retrain?: boolean; dataRoot?: string; log?: (l: string) => void } = {}): Promise<Judge> {
   const log = opts.log ?? (() => {});
   const stored = opts.retrain ? null : await loadJudge(dir);
   if (stored) {
@@ -43,7 +43,7 @@ export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: nu
   log(`judge: none stored in ${dir}; training one on trainA/trainB of ${data.dataset} (a few minutes)`);
   // Data loaded test-only gets its training folders now.
   const full = !data.trainA.length && opts.dataRoot ? await loadJudgeData(opts.dataRoot, { log }) : data;
-  const j = await trainJudge(full, { epochs: opts.epochs, perClass: opts.perClass, log });
+  const j = await trainJudge(full, { epochs: opts.epochs, perClass: opts.perClass, width: opts.width, augment: opts.augment, log });
   await saveJudge(dir, j);
   log(`judge: stored in ${dir}`);
   return j;
@@ -176,12 +176,14 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .option('--out <folder>', 'where to store it (default: checkpoints/classifiers/<dataset>)')
     .option('--epochs <n>', 'training epochs', int('--epochs'), 6)
     .option('--per-class <n>', 'images drawn per class and epoch (default 200)', int('--per-class'))
+    .option('--width <x>', 'channel multiplier of the judge network (1: ~0.1M parameters; 2: ~4x the compute)', parseFloat, 1)
+    .option('--augment', 'train on random crops of 80-100% of each side (resized back to 256) as well as mirror flips', false)
     .option('--backend <name>', 'tfjs backend', 'wasm')
     .action(async (opts) => {
       const log = (l: string) => console.log(l);
       await initBackend({ backend: opts.backend, log });
       const data = await loadJudgeData(opts.data, { log });
-      await getJudge(data, opts.out ?? judgeDir(data.dataset), { epochs: opts.epochs, perClass: opts.perClass, retrain: true, log });
+      await getJudge(data, opts.out ?? judgeDir(data.dataset), { epochs: opts.epochs, perClass: opts.perClass, width: opts.width, augment: opts.augment, retrain: true, log });
     });
 }
 
