@@ -25,6 +25,23 @@ export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export const MEASURED_HEADING = '## Measured quality';
 
+const round = (v: number) => Number(v.toFixed(4));
+
+/** The metrics a translation model's manifest entry stores (quality[0].metrics). */
+export function manifestMetrics(m: TranslationMetrics): Record<string, number> {
+  return {
+    classifierTargetShare: round(m.calledTarget),
+    ...(m.unseen ? { classifierTargetShareUnseen: round(m.unseen.calledTarget), unseenImages: m.unseen.images } : {}),
+    calledSource: round(m.calledSource),
+    calledOther: round(m.calledOther),
+    detail: round(m.detail),
+    edges: round(m.edges),
+    kid: round(m.kid),
+    score: round(m.score),
+    msPer256: Number(m.msPerImage.toFixed(1)),
+  };
+}
+
 /** The card's "Measured quality" section, up to (not including) the next heading. */
 export function measuredQualitySection(a: { id: string; m: TranslationMetrics; from: string; to: string; direction: Direction; reference: Reference; judge: Pick<JudgeMeta, 'heldOut'>; rescored?: string }): string {
   const { m, reference: ref, judge: j } = a;

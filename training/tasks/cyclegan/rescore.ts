@@ -17,7 +17,7 @@ import { parseManifest, type ModelEntryInput } from '../../../lib/contract/manif
 import { upsertManifestEntries } from '../../io/manifest';
 import { writeFileAtomic } from '../../io/atomic';
 import { MANIFEST, runTranslationEval } from '../../eval/translation/command';
-import { measuredQualitySection, pct, replaceMeasured } from './card';
+import { manifestMetrics, measuredQualitySection, pct, replaceMeasured } from './card';
 
 export interface RescoreOptions {
   ids: string[];
@@ -33,8 +33,6 @@ export interface RescoreOptions {
   out?: string;
   log?: (l: string) => void;
 }
-
-const round = (v: number) => Number(v.toFixed(4));
 
 /** The domain names a card made by ship.ts uses ("called "zebra" by the judge", "called "horse" / "other""). */
 export function cardDomainNames(card: string): { from: string; to: string } {
@@ -101,17 +99,7 @@ export async function rescore(o: RescoreOptions): Promise<ModelEntryInput[]> {
       quality: [
         {
           dataset: q?.dataset ?? `${report.dataset}/test${report.direction === 'AtoB' ? 'A' : 'B'}`,
-          metrics: {
-            classifierTargetShare: round(m.calledTarget),
-            ...(m.unseen ? { classifierTargetShareUnseen: round(m.unseen.calledTarget), unseenImages: m.unseen.images } : {}),
-            calledSource: round(m.calledSource),
-            calledOther: round(m.calledOther),
-            detail: round(m.detail),
-            edges: round(m.edges),
-            kid: round(m.kid),
-            score: round(m.score),
-            msPer256: Number(m.msPerImage.toFixed(1)),
-          },
+          metrics: manifestMetrics(m),
           note: `at 256x256; ${m.images} test images; 3-class judge (A / B / other), held-out balanced accuracy ${pct(h.balanced)}, re-scored ${date}; onnxruntime-node CPU`,
         },
         ...(entry.quality?.slice(1) ?? []),

@@ -36,7 +36,7 @@ import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
-import { measuredQualitySection, pct, targetLines, type Targets } from './card';
+import { manifestMetrics, measuredQualitySection, pct, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
 
@@ -178,17 +178,7 @@ async function main(): Promise<void> {
       quality: [
         {
           dataset: `${dataset}/test${src}`,
-          metrics: {
-            classifierTargetShare: round(m.calledTarget),
-            ...(m.unseen ? { classifierTargetShareUnseen: round(m.unseen.calledTarget), unseenImages: m.unseen.images } : {}),
-            calledSource: round(m.calledSource),
-            calledOther: round(m.calledOther),
-            detail: round(m.detail),
-            edges: round(m.edges),
-            kid: round(m.kid),
-            score: round(m.score),
-            msPer256: Number(m.msPerImage.toFixed(1)),
-          },
+          metrics: manifestMetrics(m),
           note: `at 256x256; ${m.images} test images; 3-class judge (A / B / other), held-out balanced accuracy ${pct(judge.meta.heldOut.balanced)}; onnxruntime-node CPU`,
         },
       ],
@@ -200,8 +190,6 @@ async function main(): Promise<void> {
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
 }
-
-const round = (v: number) => Number(v.toFixed(4));
 
 async function writeCard(a: {
   e: ModelEntry;
