@@ -94,8 +94,9 @@ export function replaceMeasured(card: string, section: string, m: Pick<Translati
     return hit ? Number(hit[1]) : undefined;
   };
   const esc = to.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const sharePct = targetOf(new RegExp(`^- Called "${esc}" [\\d.]+% (?:meets|is \\*\\*below\\*\\*) the target of ([\\d.]+)%\\.$`, 'm'));
   const targets: Targets = {
-    share: ((v) => (v === undefined ? undefined : v / 100))(targetOf(new RegExp(`^- Called "${esc}" [\\d.]+% (?:meets|is \\*\\*below\\*\\*) the target of ([\\d.]+)%\\.$`, 'm'))),
+    share: sharePct === undefined ? undefined : sharePct / 100,
     detail: targetOf(/^- Detail ratio [\d.]+ (?:meets|is \*\*below\*\*) the target of ([\d.]+)\.$/m),
     edges: targetOf(/^- Edge correlation [\d.]+ (?:meets|is \*\*below\*\*) the target of ([\d.]+)\.$/m),
   };
