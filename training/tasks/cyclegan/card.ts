@@ -26,6 +26,7 @@ export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 export const MEASURED_HEADING = '## Measured quality';
 
 const round = (v: number) => Number(v.toFixed(4));
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The metrics a translation model's manifest entry stores (quality[0].metrics). */
 export function manifestMetrics(m: TranslationMetrics): Record<string, number> {
@@ -93,8 +94,7 @@ export function replaceMeasured(card: string, section: string, m: Pick<Translati
     const hit = re.exec(out);
     return hit ? Number(hit[1]) : undefined;
   };
-  const esc = to.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const sharePct = targetOf(new RegExp(`^- Called "${esc}" [\\d.]+% (?:meets|is \\*\\*below\\*\\*) the target of ([\\d.]+)%\\.$`, 'm'));
+  const sharePct = targetOf(new RegExp(`^- Called "${escapeRegExp(to)}" [\\d.]+% (?:meets|is \\*\\*below\\*\\*) the target of ([\\d.]+)%\\.$`, 'm'));
   const targets: Targets = {
     share: sharePct === undefined ? undefined : sharePct / 100,
     detail: targetOf(/^- Detail ratio [\d.]+ (?:meets|is \*\*below\*\*) the target of ([\d.]+)\.$/m),
@@ -104,7 +104,7 @@ export function replaceMeasured(card: string, section: string, m: Pick<Translati
   const kinds = [`- Called "${to}" `, '- Detail ratio ', '- Edge correlation '];
   for (const line of fresh) {
     const kind = kinds.find((k) => line.startsWith(k))!;
-    out = out.replace(new RegExp(`^${kind.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*$`, 'm'), line);
+    out = out.replace(new RegExp(`^${escapeRegExp(kind)}.*$`, 'm'), line);
   }
   return out;
 }
