@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../../io/atomic';
 import { resizeRgb, Rng } from '../../data/unpaired';
 import { crop } from '../../data/bicubic';
 import { makeOtherImages } from './degrade';
-import { sobelMagnitude } from './metrics';
+import { pct, sobelMagnitude } from './metrics';
 
 export const JUDGE_SIZE = 256;
 export const CLASSES = ['A', 'B', 'other'] as const;
@@ -237,7 +237,6 @@ export async function trainJudge(
   return { model, both, meta };
 }
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /**
  * A random crop of 80-100% of each side (aspect kept), for training only: toJudgeBatch resizes it back

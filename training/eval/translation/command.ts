@@ -17,7 +17,7 @@ import { loadJudge, saveJudge, trainJudge, type Judge, type JudgeData } from './
 import { learningCurve } from './curve';
 import { describeMetrics, evaluateTranslator, makeEvalContext, type Direction, type TranslationMetrics } from './evaluate';
 import { loadJudgeData } from './judge-data';
-import { kid } from './metrics';
+import { kid, pct } from './metrics';
 
 export const DATASETS_ROOT = path.join('..', 'shared', 'datasets', 'cyclegan');
 export const MANIFEST = path.join('public', 'models', 'manifest.json');
@@ -29,7 +29,6 @@ const int = (name: string, min = 1) => (v: string) => {
   return n;
 };
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 /** The stored judge of a dataset, trained (minutes) and stored when there is none yet. */
 export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; perClass?: number; width?: number; augment?: boolean; retrain?: boolean; dataRoot?: string; log?: (l: string) => void } = {}): Promise<Judge> {

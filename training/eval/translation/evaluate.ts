@@ -16,7 +16,7 @@ import { resizeRgb } from '../../data/unpaired';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import type { Translator } from '../cyclegan/translators';
 import { classShares, judge, type Judge, type JudgeData } from './classifier';
-import { kid, structureStats } from './metrics';
+import { kid, pct, structureStats } from './metrics';
 
 export type Direction = 'AtoB' | 'BtoA';
 
@@ -131,7 +131,6 @@ export async function writeTranslationGrid(file: string, inputs: RgbImage[], out
   await writeGridPng(file, rows, { labels: n > 1 ? ['input', 'translation', 'input', 'translation'] : ['input', 'translation'] });
 }
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export function describeMetrics(m: TranslationMetrics, direction: Direction): string {
   const [src, dst] = direction === 'AtoB' ? ['A', 'B'] : ['B', 'A'];

@@ -10,6 +10,9 @@
  */
 import type { RgbImage } from '../../data/images';
 
+/** A share in [0, 1] as the percentage every report prints: 0.617 -> "61.7%". */
+export const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
 /** Rec. 601 luma in [0, 1], one value per pixel. */
 export function luminance(img: RgbImage): Float32Array {
   const n = img.width * img.height;

@@ -5,6 +5,7 @@
  */
 import type { JudgeMeta } from '../../eval/translation/classifier';
 import type { Direction, TranslationMetrics } from '../../eval/translation/evaluate';
+import { pct } from '../../eval/translation/metrics';
 
 export interface Targets {
   share?: number;
@@ -20,8 +21,6 @@ export interface Reference {
   /** KID of the untranslated inputs against the real target images. */
   inputsKid: number;
 }
-
-export const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
 export const MEASURED_HEADING = '## Measured quality';
 

@@ -17,7 +17,8 @@ import { parseManifest, type ModelEntryInput } from '../../../lib/contract/manif
 import { upsertManifestEntries } from '../../io/manifest';
 import { writeFileAtomic } from '../../io/atomic';
 import { MANIFEST, runTranslationEval } from '../../eval/translation/command';
-import { manifestMetrics, measuredQualitySection, pct, replaceMeasured } from './card';
+import { pct } from '../../eval/translation/metrics';
+import { manifestMetrics, measuredQualitySection, replaceMeasured } from './card';
 
 export interface RescoreOptions {
   ids: string[];

@@ -29,14 +29,14 @@ import { getJudge, judgeDir, WEIGHTS_OPTION } from '../../eval/translation/comma
 import { learningCurve, type Curve } from '../../eval/translation/curve';
 import { evaluateTranslator, makeEvalContext, type Direction, type TranslationMetrics } from '../../eval/translation/evaluate';
 import { loadJudgeData } from '../../eval/translation/judge-data';
-import { kid } from '../../eval/translation/metrics';
+import { kid, pct } from '../../eval/translation/metrics';
 import type { JudgeMeta } from '../../eval/translation/classifier';
 import { parseModelEntry, type ModelEntry } from '../../../lib/contract/manifest';
 import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
-import { manifestMetrics, measuredQualitySection, pct, targetLines, type Targets } from './card';
+import { manifestMetrics, measuredQualitySection, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
 
