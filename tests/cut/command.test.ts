@@ -34,4 +34,12 @@ describe('train cut options', () => {
     expect(parse(['--data', 'd', '--steps', '10']).keepSavedSchedule).toBe(false);
     expect(() => parse(['--data', 'd', '--mode', 'slow'])).toThrow(/Allowed choices are cut, fastcut/);
   });
+
+  it('--teacher turns distillation on with weight 10 unless --lambda-teacher says otherwise; off without it', () => {
+    expect(parse(['--data', 'd']).teacher).toBeUndefined();
+    expect(parse(['--data', 'd']).lambdaTeacher).toBeUndefined();
+    const t = parse(['--data', 'd', '--generator', 'tiny', '--teacher', 'runs/h2z']);
+    expect([t.teacher, t.lambdaTeacher]).toEqual(['runs/h2z', 10]);
+    expect(parse(['--data', 'd', '--teacher', 'runs/h2z', '--lambda-teacher', '3']).lambdaTeacher).toBe(3);
+  });
 });

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { runCut, type CutRunOptions } from '../../training/tasks/cut/train';
 import { modeDefaults } from '../../training/tasks/cut/trainer';
-import { findLatestCheckpoint, loadLayersModel, modelFolder, readCheckpointState } from '../../training/checkpoint';
+import { findLatestCheckpoint, loadLayersModel, modelFolder, readCheckpointState, saveCheckpoint } from '../../training/checkpoint';
 import { IdentityCollapseDetector } from '../../training/health/detectors';
 import { buildGenerator } from '../../training/models/gan';
 import { exportOnnx } from '../../training/export';
@@ -197,6 +197,51 @@ describe('weight average of the generator (--ema)', () => {
     expect(later.trainer.averages.G.average.updates).toBe(1);
     later.trainer.dispose();
     expect((await readCheckpointState(await latest(plain.out))).state.ema).toEqual({ decay: 0.9, updates: 1 });
+  }, 120_000);
+});
+
+describe('distillation from a teacher generator (--teacher)', () => {
+  /** A checkpoint whose G maps x to -x (a colour negative): a target no untrained generator is near. */
+  const negativeTeacher = async (dir: string) => {
+    const input = tfl.input({ shape: [null, null, 3] });
+    const conv = tfl.layers.conv2d({ filters: 3, kernelSize: 1, useBias: false, kernelInitializer: 'zeros', name: 'negate' });
+    const G = tfl.model({ inputs: input, outputs: conv.apply(input) as tfl.SymbolicTensor, name: 'G' });
+    G.getLayer('negate').setWeights([tf.reshape(tf.mul(tf.eye(3), -1), [1, 1, 3, 3])]);
+    await saveCheckpoint(path.join(dir, 'checkpoints'), { step: 1, models: { G }, state: {} });
+    G.dispose();
+  };
+
+  it('pulls G towards T(x) (GAN and NCE off: the gap to the teacher shrinks), logs the term, survives a moved teacher on --resume', async () => {
+    const teacher = path.join(tmp, 'teacher-negative');
+    await negativeTeacher(teacher);
+    const lines: string[] = [];
+    const o = base({ steps: 40, decayFrom: 40, lr: 5e-3, lambdaGan: 0, lambdaNce: 0, nceIdt: false, teacher, lambdaTeacher: 10, checkpointEvery: 40, log: (l) => lines.push(l) });
+    const r = await runCut(o);
+    expect(lines.some((l) => l.startsWith(`distilling from ${teacher} (0.000M parameters): lambda 10 x mean |G(x) - T(x)|`))).toBe(true);
+    const rows = (await readRows(o.out)).filter((x) => x.event === undefined);
+    for (const row of rows) expect(row.distill).toBeGreaterThan(0);
+    const d = rows.map((row) => row.distill as number);
+    expect(d.slice(-5).reduce((a, b) => a + b, 0) / 5).toBeLessThan(0.4 * d[0]);
+    // on a held-out test image: the trained G against its untrained start (same seed), measured to -x
+    const { data: px, info } = await sharp(path.join(data, 'testA', 'a0.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const x = tf.tensor4d(Float32Array.from(px, (v) => v / 127.5 - 1), [1, info.height, info.width, 3]);
+    const gap = (G: tfl.LayersModel) => tf.tidy(() => tf.mean(tf.abs(tf.add(G.predict(x) as tf.Tensor, x))).dataSync()[0]);
+    const start = await buildGenerator(o, 'G', o.seed * 1000 + 1);
+    const [before, after] = [gap(start), gap(r.trainer.G)];
+    expect(before).toBeGreaterThan(0.3);
+    expect(after).toBeLessThan(0.5 * before);
+    start.dispose();
+    r.trainer.dispose();
+    // the teacher moves: a resume names the fix, and --teacher with its new place continues
+    const moved = path.join(tmp, 'teacher-moved');
+    await fs.rename(teacher, moved);
+    const again = { ...o, resume: true, steps: 42, explicit: [], teacher: undefined };
+    await expect(runCut(again)).rejects.toThrow(/--teacher: .*teacher-negative does not exist \(a resumed run reads its saved teacher: pass --teacher/);
+    const r2 = await runCut({ ...again, teacher: moved, lambdaTeacher: 10 });
+    expect(r2.trainer.step).toBe(42);
+    expect(r2.trainer.opts.teacher).toBe(moved);
+    r2.trainer.dispose();
+    await expect(runCut(base({ steps: 1, teacher: path.join(tmp, 'no-such-run'), lambdaTeacher: 10 }))).rejects.toThrow(/--teacher: .*no-such-run does not exist/);
   }, 120_000);
 });
 

@@ -141,6 +141,23 @@ export async function modelFolder(checkpointDir: string, name: string, weights: 
 }
 
 /**
+ * Model `name` of one checkpoint (a step-N folder), of a checkpoints folder or of a run folder
+ * (their newest checkpoint), with the weights chosen as in modelFolder. Throws a message that
+ * says what `spec` is missing.
+ */
+export async function checkpointModelFolder(spec: string, name: string, weights: GeneratorWeights = 'average'): Promise<{ checkpoint: string; folder: string }> {
+  if (!(await exists(spec))) throw new Error(`${spec} does not exist`);
+  let checkpoint = spec;
+  if (!(await exists(path.join(spec, 'meta.json')))) {
+    checkpoint = (await findLatestCheckpoint(spec)) ?? (await findLatestCheckpoint(path.join(spec, 'checkpoints'))) ?? '';
+    if (!checkpoint) throw new Error(`${spec} is not a Ganvas checkpoint, nor a folder holding them`);
+  }
+  const folder = await modelFolder(checkpoint, name, weights);
+  if (!folder) throw new Error(`${checkpoint} has no model ${name} (models/${name})`);
+  return { checkpoint, folder };
+}
+
+/**
  * Restores weights into already-built models and optimizers (matched by order and shape) and
  * returns the saved step, state and extra tensors.
  */

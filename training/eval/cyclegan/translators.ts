@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
-import { findLatestCheckpoint, loadLayersModel, modelFolder, type GeneratorWeights } from '../../checkpoint';
+import { checkpointModelFolder, loadLayersModel, type GeneratorWeights } from '../../checkpoint';
 import type { RgbImage } from '../../data/images';
 import { exists } from '../../io/fs';
 
@@ -138,16 +138,9 @@ export async function resolveTranslator(
     return { translator: await onnxTranslator(spec, entry, range), entry, checkpoint: null };
   }
   if (await exists(spec)) {
-    let ckpt = spec;
-    if (!(await exists(path.join(spec, 'meta.json')))) {
-      ckpt = (await findLatestCheckpoint(spec)) ?? (await findLatestCheckpoint(path.join(spec, 'checkpoints'))) ?? '';
-      if (!ckpt) throw new Error(`${spec} is neither an ONNX file, a manifest id, nor a folder with Ganvas checkpoints`);
-    }
-    const g = opts.generator ?? 'G';
-    const folder = await modelFolder(ckpt, g, opts.weights);
-    if (!folder) throw new Error(`${ckpt} has no generator ${g} (models/${g})`);
+    const { checkpoint, folder } = await checkpointModelFolder(spec, opts.generator ?? 'G', opts.weights);
     const model = await loadLayersModel(folder);
-    return { translator: tfjsTranslator(model, `${ckpt}#${path.basename(folder)}`, range), entry: null, checkpoint: ckpt };
+    return { translator: tfjsTranslator(model, `${checkpoint}#${path.basename(folder)}`, range), entry: null, checkpoint };
   }
   throw new Error(`model "${spec}" is not a file, a folder, or an id in ${opts.manifest ?? 'the manifest'}`);
 }

@@ -35,7 +35,9 @@ export function registerCutCommands(train: Command): void {
           .option('--num-patches <n>', 'patches per NCE layer', int('--num-patches', 1), 256)
           .option('--nce-t <x>', 'NCE temperature', num('--nce-t', 1e-6), 0.07)
           .option('--netf-nc <n>', 'width of the 2-layer MLP heads', int('--netf-nc', 1), 256)
-          .option('--gp-weight <x>', 'WGAN-GP gradient penalty weight', num('--gp-weight'), 10),
+          .option('--gp-weight <x>', 'WGAN-GP gradient penalty weight', num('--gp-weight'), 10)
+          .option('--teacher <run|checkpoint>', 'distil from this trained generator (e.g. the ResNet upload tier into a webcam generator): adds lambda x mean |G(x) - T(x)| to the generator loss; on --resume: where the teacher now is')
+          .option('--lambda-teacher <x>', 'weight of the distillation term (with --teacher; default 10)', num('--lambda-teacher')),
       health: (c) =>
         c
           .option('--collapse-window <n>', 'steps the identity-collapse detector looks at', int('--collapse-window', 1), 100)
@@ -74,6 +76,7 @@ export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option
       nceT: opts.nceT,
       netFNc: opts.netfNc,
       gpWeight: opts.gpWeight,
+      ...(opts.teacher ? { teacher: opts.teacher as string, lambdaTeacher: (opts.lambdaTeacher as number | undefined) ?? 10 } : {}),
     },
     decayFrom: (steps) => Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
     health: { collapseWindow: opts.collapseWindow, collapseThreshold: opts.collapseThreshold },

@@ -13,7 +13,7 @@ import { CutTrainer } from './trainer';
 
 export async function init(v: HalfViews, raw: unknown): Promise<HalfHandlers> {
   const { opts, gShapes, dShapes, layers } = raw as IdentityWorkerData;
-  const t = await CutTrainer.create({ ...opts, ema: undefined });
+  const t = await CutTrainer.create({ ...opts, ema: undefined, teacher: undefined }); // the identity half reads neither
   const gVars = t.generatorVars();
   const dVars = t.discriminatorVars();
   const sameShapes = (vars: tf.Variable[], shapes: number[][]): boolean => vars.length === shapes.length && vars.every((x, i) => x.shape.join() === shapes[i].join());

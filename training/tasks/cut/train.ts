@@ -46,7 +46,8 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
   return {
     latest: (dir) => CutTrainer.latest(dir),
     create: (opts) => CutTrainer.create(opts),
-    resume: (checkpoint, override) => CutTrainer.resume(checkpoint, override),
+    // --teacher on a resume points at the teacher's new place (or starts distilling); without it the saved one is read
+    resume: (checkpoint, override) => CutTrainer.resume(checkpoint, { ...override, ...(o.teacher ? { teacher: o.teacher, lambdaTeacher: o.lambdaTeacher } : {}) }),
     prepare: async (t, opts, backend, log) => {
       if (opts.identityWorker === false) return log('identity worker: off (--no-identity-worker): the whole generator step on this thread');
       const plan = await startPlannedWorker(planIdentityWorker(t.opts, backend), backend, (n) => t.startIdentityWorker(n));
@@ -65,12 +66,14 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
           `(${(t.heads.reduce((a, h) => a + countParams(h), 0) / 1e6).toFixed(3)}M parameters), tau ${to.nceT}, lambda NCE ${to.lambdaNce}` +
           `${to.nceIdt ? ' with identity NCE' : ''}${to.flipEquivariance ? ', flip equivariance' : ''}; loss ${to.loss} x${to.lambdaGan}, lr ${to.lr}/${to.lrD}, decay from step ${to.decayFrom} to ${to.steps}`,
         `DiffAugment: ${to.diffAug ?? 'none'}`,
+        ...(t.teacher ? [`distilling from ${to.teacher} (${(countParams(t.teacher) / 1e6).toFixed(3)}M parameters): lambda ${to.lambdaTeacher} x mean |G(x) - T(x)|`] : []),
       ];
     },
     startRow: (t, { event, step, ...row }) => ({ event, step, task: 'cut', ...row, nceLayers: t.nceLayers, options: t.opts }),
-    divergenceValues: (m) => ({ gAdv: m.gAdv, nce: m.nce, nceIdt: m.nceIdt, dReal: m.dReal, dFake: m.dFake, gradNormG: m.gradNormG, gradNormD: m.gradNormD }),
+    divergenceValues: (m) => ({ gAdv: m.gAdv, nce: m.nce, nceIdt: m.nceIdt, distill: m.distill, dReal: m.dReal, dFake: m.dFake, gradNormG: m.gradNormG, gradNormD: m.gradNormD }),
     extraHealth: (m) => collapse.update(m.step, m.identityDistance),
-    lossLine: (m, t) => `G adv ${fmt(m.gAdv)} nce ${fmt(m.nce)}${t.opts.nceIdt ? ` nce_idt ${fmt(m.nceIdt)}` : ''} |G(x)-x| ${fmt(m.identityDistance)}`,
+    lossLine: (m, t) =>
+      `G adv ${fmt(m.gAdv)} nce ${fmt(m.nce)}${t.opts.nceIdt ? ` nce_idt ${fmt(m.nceIdt)}` : ''}${t.teacher ? ` distill ${fmt(m.distill)}` : ''} |G(x)-x| ${fmt(m.identityDistance)}`,
     samples: async ({ trainer, sets, gridFile, diversity }) => {
       const crop = trainer.opts.crop;
       const translateAll = (images: Float32Array[]) =>
@@ -96,8 +99,9 @@ export async function runCut(o: CutRunOptions): Promise<CutRunResult> {
 export async function writeCutLossPlot(metrics: MetricsLog, file: string): Promise<void> {
   const rows = (await metrics.read()).filter((r) => typeof r.step === 'number' && r.event === undefined && typeof r.nce === 'number');
   const series = (name: string, key: string) => ({ name, points: rows.map((r) => [r.step as number, r[key] as number] as [number, number]) });
+  const distilled = rows.some((r) => typeof r.distill === 'number' && r.distill > 0);
   const panels: Panel[] = [
-    { title: 'generator losses', series: [series('G adv', 'gAdv'), series('NCE(G(x), x)', 'nce'), series('NCE(G(y), y)', 'nceIdt')] },
+    { title: 'generator losses', series: [series('G adv', 'gAdv'), series('NCE(G(x), x)', 'nce'), series('NCE(G(y), y)', 'nceIdt'), ...(distilled ? [series('distill |G(x) - T(x)|', 'distill')] : [])] },
     { title: 'mean |G(x) - x| (identity collapse when ~0)', series: [series('|G(x) - x|', 'identityDistance')] },
     { title: 'discriminator', series: [series('D real', 'dReal'), series('D fake', 'dFake'), series('acc real', 'dAccReal'), series('acc fake', 'dAccFake')] },
     { title: 'gradient norms', series: [series('|grad G|', 'gradNormG'), series('|grad D|', 'gradNormD')] },

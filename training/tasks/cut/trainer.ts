@@ -14,13 +14,17 @@
  * Defaults (the reference's): CUT lambdaNce 1 with identity NCE, FastCUT lambdaNce 10 without it;
  * 256 patches per layer, MLP heads of width 256, tau 0.07, LSGAN, no image pool, Adam 2e-4 / 0.5.
  * Like the CycleGAN trainer, a step whose losses or gradient norms are not finite is not applied.
+ * Distillation (opts.teacher, after GAN Compression, Li et al. CVPR 2020): a trained generator T
+ * (typically a larger one, e.g. the ResNet upload tier) adds lambdaTeacher * mean |G(x) - T(x)| to
+ * the x half of L_G, so a small webcam generator learns T's translation with the GAN and NCE
+ * terms kept; T is read-only, evaluated on the same (flipped) crop.
  * With DiffAugment (opts.diffAug, training/models/diffaugment.ts) every D above reads D(T(.)):
  * D(T(y)), D(T(G(x))) in both steps, and WGAN-GP's penalty on the gradient of D(T(x_hat)) w.r.t. x_hat.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
+import { checkpointModelFolder, loadLayersModel, readCheckpointState, saveCheckpoint } from '../../checkpoint';
 import { buildDiscriminator, buildGenerator } from '../../models/gan';
 import { encoderLayerNames, encoderModel } from '../../models/encoder-layers';
 import { dAccuracy, ganLoss, globalNorm, gradientPenalty } from '../cyclegan/losses';
@@ -44,6 +48,13 @@ export interface CutOptions extends GanTrainerOptions {
   nceT: number;
   /** Width of the MLP heads (256). */
   netFNc: number;
+  /**
+   * Distil from this trained generator: a checkpoint, checkpoints folder or run folder (its G, the
+   * weight average when kept). Same input and output range as G ([-1, 1] NHWC).
+   */
+  teacher?: string;
+  /** Weight of mean |G(x) - T(x)| (used with `teacher`). */
+  lambdaTeacher?: number;
 }
 
 /** The paper's settings for each mode (what --mode sets unless a flag says otherwise). */
@@ -61,6 +72,8 @@ export interface CutStepMetrics extends GanStepMetrics {
   nceIdt: number;
   /** Mean |G(x) - x| of this batch (in [-1, 1] units): near 0 means G collapsed to identity. */
   identityDistance: number;
+  /** lambdaTeacher * mean |G(x) - T(x)| (0 without a teacher). */
+  distill: number;
 }
 
 /** Patch keys of real images: per NCE layer, the sampled locations and their projected features [B, P, nc]. */
@@ -75,7 +88,7 @@ export interface PatchKeys {
 export interface CutGeneratorHalf {
   value: tf.Scalar;
   grads: tf.NamedTensorMap;
-  parts: { fake: tf.Tensor4D; identityDistance: tf.Scalar; adv: tf.Scalar; nce: tf.Scalar };
+  parts: { fake: tf.Tensor4D; identityDistance: tf.Scalar; adv: tf.Scalar; nce: tf.Scalar; distill: tf.Scalar };
 }
 
 export class CutTrainer extends GanTrainerCore<CutOptions> {
@@ -90,9 +103,26 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     /** One MLP head per NCE layer (names: H0, H1, ...). */
     readonly heads: tfl.LayersModel[],
     readonly nceLayers: string[],
+    /** The generator distilled from (opts.teacher), read-only; null: none. */
+    readonly teacher: tfl.LayersModel | null = null,
   ) {
     super(opts, varsOf(G, ...heads), varsOf(D));
     this.encoder = encoderModel(G, nceLayers);
+  }
+
+  /** The teacher generator of opts.teacher (null without one); refuses one that is not an RGB-to-RGB image model. */
+  static async loadTeacher(opts: Pick<CutOptions, 'teacher'>): Promise<tfl.LayersModel | null> {
+    if (!opts.teacher) return null;
+    const { folder } = await checkpointModelFolder(opts.teacher, 'G').catch((err: Error) => {
+      throw new Error(`--teacher: ${err.message} (a resumed run reads its saved teacher: pass --teacher with its new place if it moved)`);
+    });
+    const T = await loadLayersModel(folder);
+    const [inShape, outShape] = [T.inputs[0].shape, T.outputs[0].shape];
+    if (T.inputs.length !== 1 || T.outputs.length !== 1 || inShape.length !== 4 || inShape[3] !== 3 || outShape[3] !== 3) {
+      T.dispose();
+      throw new Error(`--teacher: ${folder} is not an image generator (one NHWC RGB input and output; it has ${JSON.stringify(inShape)} -> ${JSON.stringify(outShape)})`);
+    }
+    return T;
   }
 
   static async create(opts: CutOptions): Promise<CutTrainer> {
@@ -101,7 +131,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const layers = encoderLayerNames(G);
     const channels = layers.map((n) => (G.getLayer(n).output as tfl.SymbolicTensor).shape[3] as number);
     const heads = channels.map((c, i) => buildMlpHead(c, opts.netFNc, `H${i}`, opts.seed * 1000 + 901 + 10 * i));
-    const t = new CutTrainer(opts, G, D, heads, layers);
+    const t = new CutTrainer(opts, G, D, heads, layers, await CutTrainer.loadTeacher(opts));
     await t.startAverages();
     return t;
   }
@@ -121,7 +151,8 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const D = await load('D');
     const heads: tfl.LayersModel[] = [];
     for (let i = 0; i < layers.length; i++) heads.push(await load(`H${i}`));
-    const t = new CutTrainer({ ...saved, ...override }, G, D, heads, layers);
+    const opts = { ...saved, ...override };
+    const t = new CutTrainer(opts, G, D, heads, layers, await CutTrainer.loadTeacher(opts));
     await t.restore(checkpointDir);
     return t;
   }
@@ -194,16 +225,25 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     const D = this.augmented((x: tf.Tensor) => this.D.apply(x) as tf.Tensor);
     const kept: Record<string, tf.Tensor> = {};
     const keep = <T extends tf.Tensor>(k: string, t: T): T => ((kept[k] = tf.keep(t)), t);
-    const { value, grads } = tf.variableGrads(() => {
-      const input = flip ? tf.reverse(realA, 2) : realA;
-      const out = this.G.apply(input) as tf.Tensor4D;
-      keep('fake', out);
-      keep('identityDistance', tf.mean(tf.abs(tf.sub(out, input))));
-      const adv = keep('adv', tf.mul(ganLoss(o.loss, D(out), true), o.lambdaGan) as tf.Scalar);
-      const nce = keep('nce', keysA ? this.nce(this.queries(out, flip), keysA) : tf.scalar(0));
-      return (keysA ? tf.add(adv, tf.mul(nce, withIdentity ? 0.5 : 1)) : adv) as tf.Scalar;
-    }, this.gVars);
-    return { value, grads, parts: kept as CutGeneratorHalf['parts'] };
+    const teacher = this.teacher;
+    // T(x) is a constant of this step: computed outside the gradient, on the same (flipped) input
+    const target = teacher ? tf.tidy(() => teacher.apply(flip ? tf.reverse(realA, 2) : realA) as tf.Tensor4D) : null;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        const input = flip ? tf.reverse(realA, 2) : realA;
+        const out = this.G.apply(input) as tf.Tensor4D;
+        keep('fake', out);
+        keep('identityDistance', tf.mean(tf.abs(tf.sub(out, input))));
+        const adv = keep('adv', tf.mul(ganLoss(o.loss, D(out), true), o.lambdaGan) as tf.Scalar);
+        const nce = keep('nce', keysA ? this.nce(this.queries(out, flip), keysA) : tf.scalar(0));
+        const distill = keep('distill', target ? (tf.mul(tf.mean(tf.abs(tf.sub(out, target))), o.lambdaTeacher ?? 0) as tf.Scalar) : tf.scalar(0));
+        const g = keysA ? tf.add(adv, tf.mul(nce, withIdentity ? 0.5 : 1)) : adv;
+        return (target ? tf.add(g, distill) : g) as tf.Scalar;
+      }, this.gVars);
+      return { value, grads, parts: kept as CutGeneratorHalf['parts'] };
+    } finally {
+      target?.dispose();
+    }
   }
 
   /** The identity half of L_G (CUT): lambdaNce * NCE(G(y), y) / 2 and its gradient over the generator side. */
@@ -290,6 +330,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
         nce: x.parts.nce,
         nceIdt: y ? y.nceIdt : tf.scalar(0),
         identityDistance: x.parts.identityDistance,
+        distill: x.parts.distill,
       };
       const gOut = tf.tidy(() => {
         const grads: tf.NamedTensorMap = {};
@@ -300,7 +341,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
         return { value, grads, norm: globalNorm(Object.values(grads)) };
       });
       tf.dispose([x.value, Object.values(x.grads), y ? [y.value, Object.values(y.grads)] : []]);
-      const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['adv', 'nce', 'nceIdt']);
+      const gOk = this.update(this.optG, gOut, parts, m, 'gradNormG', ['adv', 'nce', 'nceIdt', 'distill']);
 
       // ---- discriminator (no image pool, as the reference)
       const fake = fakeB as tf.Tensor4D;
@@ -352,7 +393,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
       if (keysA) tf.dispose(keysA.k);
       remote?.drain();
     }
-    return this.finishStep(m, applied, lr, m.adv, { nce: m.nce, nceIdt: m.nceIdt }, { identityDistance: m.identityDistance });
+    return this.finishStep(m, applied, lr, m.adv, { nce: m.nce, nceIdt: m.nceIdt, distill: m.distill }, { identityDistance: m.identityDistance });
   }
 
   /** Translates NHWC [-1, 1] images with G. */
@@ -363,7 +404,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
   dispose(): void {
     this.identityWorker?.terminate();
     this.identityWorker = null;
-    for (const m of [this.G, this.D, ...this.heads]) m.dispose();
+    for (const m of [this.G, this.D, ...this.heads, ...(this.teacher ? [this.teacher] : [])]) m.dispose();
     this.disposeOptimizers();
   }
 }

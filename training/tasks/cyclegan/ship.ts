@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   if (!cut) dirs.push({ id: `cyclegan-${o.b2a}`, model: 'F', direction: 'BtoA', from: o.nameB, to: o.nameA, targets: { share: o.targetB2a } });
   const methodLabel = cut ? (cut.mode === 'cut' ? 'CUT' : 'FastCUT') : 'CycleGAN';
   const lossNotes = cut
-    ? `${cut.mode}: PatchNCE lambda ${cut.lambdaNce}${cut.nceIdt ? ' with identity NCE' : ''}, ${cut.numPatches} patches per layer, MLP heads ${cut.netFNc}, tau ${cut.nceT}; ${cut.loss} lambda ${cut.lambdaGan}, no pool`
+    ? `${cut.mode}: PatchNCE lambda ${cut.lambdaNce}${cut.nceIdt ? ' with identity NCE' : ''}, ${cut.numPatches} patches per layer, MLP heads ${cut.netFNc}, tau ${cut.nceT}; ${cut.loss} lambda ${cut.lambdaGan}, no pool${cut.teacher ? `; distilled from ${cut.teacher} (lambda ${cut.lambdaTeacher} x mean |G(x) - T(x)|)` : ''}`
     : `${opts.loss}, cycle lambda ${(opts as TrainerOptions).lambdaCycle}, identity ${(opts as TrainerOptions).lambdaIdt}, pool ${(opts as TrainerOptions).poolSize}`;
   const files: Record<string, string> = {};
   const stats: Record<string, { params: number; gmacs: number; bytes: number; weights: string }> = {};
