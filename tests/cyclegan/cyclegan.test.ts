@@ -304,7 +304,7 @@ describe('CycleGAN export and evaluation', () => {
     expect(res.metrics.cycleL1).toBeGreaterThan(0);
     expect(res.metrics.cycleL1).toBeLessThan(1);
     expect(res.metrics.msPer256).toBeGreaterThan(0);
-    // The checkpoint (tfjs) and the ONNX files give the same cycle L1.
+    // The checkpoint (converted in memory, as eval and the learning curve run it) and the exported ONNX files give the same cycle L1.
     const ck = await resolveTranslator(path.join(o.out, 'checkpoints'), { generator: 'G' });
     const ckInv = await resolveTranslator(path.join(o.out, 'checkpoints'), { generator: 'F' });
     const res2 = await evaluateTranslation({ ds, direction: 'AtoB', model: ck.translator, inverse: ckInv.translator, classifier, size: 32 });

@@ -116,7 +116,8 @@ export function tfjsTranslator(model: tfl.LayersModel, label: string, range: Ran
 /**
  * Resolves a model argument: an .onnx file, a manifest id, a checkpoint folder (step-N), or a run
  * folder (its newest checkpoint). For checkpoints, `generator` picks G (A->B) or F (B->A) and
- * `weights` its weight average (the default, when kept) or its trained weights.
+ * `weights` its weight average (the default, when kept) or its trained weights; they run through
+ * onnxruntime like the learning curve's (fastLayersTranslator), so both score the same numbers.
  */
 export async function resolveTranslator(
   spec: string,
@@ -140,7 +141,7 @@ export async function resolveTranslator(
   if (await exists(spec)) {
     const { checkpoint, folder } = await checkpointModelFolder(spec, opts.generator ?? 'G', opts.weights);
     const model = await loadLayersModel(folder);
-    return { translator: tfjsTranslator(model, `${checkpoint}#${path.basename(folder)}`, range), entry: null, checkpoint };
+    return { translator: await fastLayersTranslator(model, `${checkpoint}#${path.basename(folder)}`, range), entry: null, checkpoint };
   }
   throw new Error(`model "${spec}" is not a file, a folder, or an id in ${opts.manifest ?? 'the manifest'}`);
 }
