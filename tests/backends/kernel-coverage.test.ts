@@ -12,6 +12,7 @@ import { InstanceNorm, PixelShuffle, ReflectionPad2D } from '../../training/mode
 import { resnetGenerator } from '../../training/models/resnet-generator';
 import { patchGan } from '../../training/models/patchgan';
 import { tinyGenerator } from '../../training/models/light-generator';
+import { halfResGenerator } from '../../training/models/halfres-generator';
 import { randomValues, relError, sizeOf } from './helpers';
 
 /** A tiny SR-style net using every layer kind a super-resolution or real-time generator may use. */
@@ -46,6 +47,7 @@ const lsgan = (y: tf.Tensor, t: tf.Tensor): tf.Scalar => tf.mean(tf.squaredDiffe
 const CASES: Case[] = [
   { name: 'ResNet generator (ngf 4, 2 blocks)', build: () => resnetGenerator({ ngf: 4, nBlocks: 2 }), inShape: [2, 12, 16, 3], loss: l1 },
   { name: 'tiny webcam generator (strided depthwise downsampling, ngf 4, 1 block)', build: () => tinyGenerator({ ngf: 4, nBlocks: 1 }), inShape: [2, 12, 16, 3], loss: l1 },
+  { name: 'half-resolution webcam generator (4x4 stride-2 stem, PixelShuffle residual, ngf 4, 1 block)', build: () => halfResGenerator({ ngf: 4, nBlocks: 1 }), inShape: [2, 12, 16, 3], loss: l1 },
   { name: 'PatchGAN (ndf 4, 3 layers)', build: () => patchGan({ ndf: 4 }), inShape: [2, 32, 40, 3], loss: lsgan },
   { name: 'tiny SR net (PixelShuffle, conv2dTranspose, depthwise, separable, resize)', build: tinySrNet, inShape: [2, 7, 9, 3], loss: l1 },
 ];

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backends';
 import { Rng } from '../../training/data/unpaired';
-import { buildGenerator } from '../../training/models/gan';
+import { buildGenerator, GENERATOR_KINDS } from '../../training/models/gan';
 import { encoderLayerNames, encoderModel } from '../../training/models/encoder-layers';
 import { buildMlpHead, gatherPatches, l2Normalize, patchNceLoss, projectPatches, samplePatchIds } from '../../training/tasks/cut/patchnce';
 
@@ -123,7 +123,7 @@ describe('PatchNCE loss', () => {
 });
 
 describe('NCE layers from the generators', () => {
-  for (const generator of ['resnet', 'light', 'tiny'] as const) {
+  for (const generator of GENERATOR_KINDS) {
     it(`${generator}: 5 encoder layers, from the padded input down to the residual blocks`, async () => {
       const G = await buildGenerator({ generator, ngf: 4, nBlocks: 4, ndf: 4, dLayers: 2 }, 'G', 1);
       const names = encoderLayerNames(G);

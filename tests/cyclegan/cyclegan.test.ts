@@ -20,6 +20,7 @@ import { evaluateTranslation } from '../../training/eval/cyclegan/evaluate';
 import { trainDomainClassifier } from '../../training/eval/cyclegan/classifier';
 import { onnxTranslator, resolveTranslator } from '../../training/eval/cyclegan/translators';
 import { lightGenerator } from '../../training/models/light-generator';
+import { halfResGenerator } from '../../training/models/halfres-generator';
 import { countParams, macs } from '../../training/models/stats';
 import { expectSameCheckpoint, killAtFirstCheckpoint, ROOT, toyTrainArgs, trainCli } from '../helpers/kill-resume';
 import { toyImage, toyRunOptions, writeToyDataset } from '../helpers/toy-data';
@@ -311,6 +312,25 @@ describe('CycleGAN export and evaluation', () => {
     expect(Math.abs(res2.metrics.cycleL1! - res.metrics.cycleL1!)).toBeLessThan(2e-3);
     expect((await sharp(path.join(tmp, 'eval.png')).metadata()).format).toBe('png');
     r.trainer.dispose();
+  });
+
+  it('the half-resolution webcam generator: same size out as in, the identity until trained, ngf 24 x 6 blocks within 140K parameters and 0.7 GMACs', async () => {
+    const g = halfResGenerator({ ngf: 24, nBlocks: 6 });
+    expect(countParams(g)).toBeLessThanOrEqual(140e3);
+    expect(macs(g, 256, 256) / 1e9).toBeLessThanOrEqual(0.7);
+    for (const [h, w] of [[36, 28], [64, 64]]) {
+      const x = tf.randomUniform([1, h, w, 3], -1, 1, 'float32', h);
+      const y = g.predict(x) as tf.Tensor;
+      expect(y.shape).toEqual([1, h, w, 3]);
+      expect(tf.max(tf.abs(tf.sub(y, x))).dataSync()[0]).toBe(0);
+      tf.dispose([x, y]);
+    }
+    // one CycleGAN-style training step on it moves the output off the identity (the zero-initialised conv gets a gradient)
+    const x = tf.randomUniform([1, 32, 32, 3], -1, 1, 'float32', 5);
+    const opt = tf.train.adam(1e-2);
+    opt.minimize(() => tf.mean(tf.abs(tf.sub(g.apply(x) as tf.Tensor, tf.zerosLike(x)))) as tf.Scalar);
+    expect(tf.mean(tf.abs(tf.sub(g.predict(x) as tf.Tensor, x))).dataSync()[0]).toBeGreaterThan(1e-3);
+    g.dispose();
   });
 
   it('the light generator meets the real-time budget: <= 1M parameters, <= 4 GMACs at 256x256', () => {

@@ -1,7 +1,7 @@
 /**
- * Whole models through exportOnnx: Ganvas's CycleGAN ResNet generator, PatchGAN, light generator
- * and both SR tiers (small widths), fp16 weights, refusal on an injected mismatch, unsupported
- * layers.
+ * Whole models through exportOnnx: Ganvas's CycleGAN ResNet generator, PatchGAN, light, tiny and
+ * half-resolution generators and both SR tiers (small widths), fp16 weights, refusal on an
+ * injected mismatch, unsupported layers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { exportOnnx, EMITTERS, ExportParityError, UnsupportedLayerError, checkOn
 import { resnetGenerator } from '../../training/models/resnet-generator';
 import { patchGan } from '../../training/models/patchgan';
 import { lightGenerator, tinyGenerator } from '../../training/models/light-generator';
+import { halfResGenerator } from '../../training/models/halfres-generator';
 import { buildDiscriminator, buildSrModel } from '../../training/models/sr';
 
 let dir: string;
@@ -47,6 +48,13 @@ describe('Ganvas models', () => {
   it('tiny webcam generator (3x3 stem/head, strided depthwise downsampling)', async () => {
     const m = tinyGenerator({ ngf: 8, nBlocks: 2 });
     randomizeWeights(m, 10, 0.3);
+    const r = await expectParity(m, dir, [[32, 48], [40, 36]], { rgb: true, inputRange: [-1, 1], multipleOf: 4 });
+    expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('half-resolution webcam generator (4x4 stride-2 stem, PixelShuffle residual added to the input)', async () => {
+    const m = halfResGenerator({ ngf: 8, nBlocks: 2 });
+    randomizeWeights(m, 14, 0.3);
     const r = await expectParity(m, dir, [[32, 48], [40, 36]], { rgb: true, inputRange: [-1, 1], multipleOf: 4 });
     expect(r.maxAbsDiff).toBeLessThanOrEqual(1e-4);
   });

@@ -1,16 +1,19 @@
 /**
  * Network factories shared by the unpaired translation trainers (CycleGAN and CUT/FastCUT): the
  * published ResNet generator (./resnet-generator), the real-time light generator and the webcam
- * tiny generator (./light-generator), and the PatchGAN discriminator (./patchgan), all with a
- * seeded N(0, 0.02) init so a run is reproducible from its seed. Sizes and costs: ./stats.
+ * tiny generator (./light-generator), the half-resolution webcam generator (./halfres-generator),
+ * and the PatchGAN discriminator (./patchgan), all with a seeded N(0, 0.02) init so a run is
+ * reproducible from its seed. Sizes and costs: ./stats.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { lightGenerator, tinyGenerator } from './light-generator';
+import { halfResGenerator } from './halfres-generator';
 import { resnetGenerator } from './resnet-generator';
 import { patchGan } from './patchgan';
 
-export type GeneratorKind = 'resnet' | 'light' | 'tiny';
+export const GENERATOR_KINDS = ['resnet', 'light', 'tiny', 'halfres'] as const;
+export type GeneratorKind = (typeof GENERATOR_KINDS)[number];
 
 export interface NetOptions {
   generator: GeneratorKind;
@@ -23,6 +26,7 @@ export interface NetOptions {
 export async function buildGenerator(o: NetOptions, name: string, seed = 1): Promise<tfl.LayersModel> {
   if (o.generator === 'light') return lightGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name, seed });
   if (o.generator === 'tiny') return tinyGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name, seed });
+  if (o.generator === 'halfres') return halfResGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name, seed });
   return seededInit(resnetGenerator({ ngf: o.ngf, nBlocks: o.nBlocks, name }), seed);
 }
 

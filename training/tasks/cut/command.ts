@@ -19,7 +19,7 @@ export function registerCutCommands(train: Command): void {
     {
       data: 'dataset folder holding trainA/ (x) and trainB/ (y) (optionally testA/, testB/ for samples)',
       resume: 'continue from the newest checkpoint in --out (weights, MLP heads, Adam state, RNG, LR schedule, step)',
-      generator: 'resnet (published), light (real-time) or tiny (webcam); NCE layers come from its encoder',
+      generator: 'resnet (published), light (real-time), tiny or halfres (webcam; see train cyclegan --help); NCE layers come from its encoder',
       decayFrom: 'step where the LR starts its linear decay to 0 (default, as the reference: steps / 2 for cut, 3/4 of steps for fastcut)',
       seed: 'seed for init, crops, flips and patch locations',
     },

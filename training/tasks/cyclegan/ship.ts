@@ -44,6 +44,7 @@ const GENERATOR_LABEL: Record<TrainerOptions['generator'], string> = {
   resnet: 'ResNet generator (Zhu et al.)',
   light: 'light real-time generator (depthwise-separable residual blocks, nearest upsampling + separable conv)',
   tiny: 'tiny webcam generator (light generator with 3x3 stem/head, separable stride-2 downsampling and U-Net-style additive skips)',
+  halfres: 'half-resolution webcam generator (layers at 1/2 and 1/4 resolution, output = input + a learned full-resolution residual via PixelShuffle)',
 };
 
 interface Dir {

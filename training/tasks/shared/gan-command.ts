@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GAN_LOSSES, type GanLoss } from '../cyclegan/losses';
 import { formatDiffAugPolicy, parseDiffAugPolicy } from '../../models/diffaugment';
+import { GENERATOR_KINDS } from '../../models/gan';
 import { checkDecay, emaFromCli } from '../../models/weight-average';
 
 export const int = (name: string, min = 0) => (v: string) => {
@@ -53,10 +54,10 @@ export function addGanTrainOptions(cmd: Command, help: GanTrainHelp, own: { afte
     .option('--resume', help.resume, false);
   own.afterResume?.(cmd);
   cmd
-    .addOption(new Option('--generator <kind>', help.generator).choices(['resnet', 'light', 'tiny']).default('resnet'))
+    .addOption(new Option('--generator <kind>', help.generator).choices([...GENERATOR_KINDS]).default('resnet'))
     .option('--ngf <n>', 'generator base channels', int('--ngf', 1), 64)
     .option('--blocks <n>', 'residual blocks (default: 9 when crop >= 256, else 6)', int('--blocks', 0))
-    .option('--ndf <n>', 'PatchGAN base channels (default: 64 for resnet; --ngf for light and tiny, so the discriminator costs about what the generator does)', int('--ndf', 1))
+    .option('--ndf <n>', 'PatchGAN base channels (default: 64 for resnet; --ngf for light, tiny and halfres, so the discriminator costs about what the generator does)', int('--ndf', 1))
     .option('--d-layers <n>', 'PatchGAN stride-2 layers (3 = 70x70 receptive field)', int('--d-layers', 1), 3)
     .addOption(new Option('--loss <kind>', 'adversarial loss').choices([...GAN_LOSSES]).default('lsgan'));
   own.losses(cmd);
