@@ -237,7 +237,6 @@ export async function trainJudge(
   return { model, both, meta };
 }
 
-
 /**
  * A random crop of 80-100% of each side (aspect kept), for training only: toJudgeBatch resizes it back
  * to 256, so the judge sees each photo at slightly different scales and framings. Degraded "other"

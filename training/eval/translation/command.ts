@@ -29,7 +29,6 @@ const int = (name: string, min = 1) => (v: string) => {
   return n;
 };
 
-
 /** The stored judge of a dataset, trained (minutes) and stored when there is none yet. */
 export async function getJudge(data: JudgeData, dir: string, opts: { epochs?: number; perClass?: number; width?: number; augment?: boolean; retrain?: boolean; dataRoot?: string; log?: (l: string) => void } = {}): Promise<Judge> {
   const log = opts.log ?? (() => {});

@@ -131,7 +131,6 @@ export async function writeTranslationGrid(file: string, inputs: RgbImage[], out
   await writeGridPng(file, rows, { labels: n > 1 ? ['input', 'translation', 'input', 'translation'] : ['input', 'translation'] });
 }
 
-
 export function describeMetrics(m: TranslationMetrics, direction: Direction): string {
   const [src, dst] = direction === 'AtoB' ? ['A', 'B'] : ['B', 'A'];
   return (

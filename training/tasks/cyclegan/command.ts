@@ -11,7 +11,7 @@ export function registerCycleGanCommands(train: Command, evaluate: Command): voi
     {
       data: 'dataset folder holding trainA/ and trainB/ (optionally testA/, testB/ for samples)',
       resume: 'continue from the newest checkpoint in --out (weights, Adam state, pools, RNG, LR schedule, step)',
-      generator: 'resnet (published), light (real-time, depthwise-separable) tiny (webcam: light with 3x3 stem/head, separable downsampling and U-Net skips) or halfres (webcam: works at 1/2 and 1/4 resolution, adds a learned full-resolution residual to the input; ~3x faster than tiny at equal size)',
+      generator: 'resnet (published), light (real-time, depthwise-separable), tiny (webcam: light with 3x3 stem/head, separable downsampling and U-Net skips) or halfres (webcam: works at 1/2 and 1/4 resolution, adds a learned full-resolution residual to the input; ~3x faster than tiny at equal size)',
       decayFrom: 'step where the LR starts its linear decay to 0 (default: steps / 2)',
       seed: 'seed for init, crops, flips and pool',
     },
