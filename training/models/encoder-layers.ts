@@ -2,7 +2,7 @@
  * The encoder layers of a translation generator whose features PatchNCE compares (CUT, Park et
  * al. 2020). The reference takes 5 layers of its ResNet generator's encoder ('0,4,8,12,16': the
  * padded input, the first and second downsampling convs, and residual blocks 0 and 4 of 9). The
- * same choice is made here from the graph of any of the generators (resnet, light, tiny), so no
+ * same choice is made here from the graph of any of the generators (resnet, light, tiny, halfres), so no
  * generator needs to know about CUT:
  *   1. the first reflection pad (the padded input image: pixel-level patches),
  *   2. the first stride-2 downsampling (for the separable form: the 1x1 conv after the strided
