@@ -14,8 +14,21 @@ import { cropRGBA } from '../../lib/imaging/tiles';
 import { seamReport } from '../../lib/imaging/tile-metrics';
 import { landscape } from './fixtures/landscape';
 import { thirdPartyGenerator } from './fixtures/third-party-generator';
+import { halfResGenerator } from '../../training/models/halfres-generator';
+import { convertToOnnx } from '../../training/export/convert';
+import { randomizeWeights, useCpu } from '../export/helpers';
 
 const SUMMER2WINTER = readFileSync('public/models/cyclegan-summer2winter.onnx');
+/** The half-resolution webcam generator (its norms at 1/2 and 1/4 resolution, output = input + residual), random weights. */
+async function halfResOnnx(): Promise<Uint8Array> {
+  await useCpu();
+  const m = halfResGenerator({ ngf: 8, nBlocks: 2 });
+  randomizeWeights(m, 21, 0.3);
+  const bytes = convertToOnnx(m).bytes;
+  m.dispose();
+  return bytes;
+}
+
 const SPEC: TiledSpec = { inRange: [-1, 1], outRange: [-1, 1], scale: 1, multipleOf: 4, tile: { size: 512, overlap: 32 }, feather: 'linear' };
 
 async function wholeImage(t: NodeTiler, rgba: Uint8ClampedArray, W: number, H: number): Promise<Uint8ClampedArray> {
@@ -46,9 +59,14 @@ describe('instance-norm graph rewrite', () => {
     expect(() => inspectInstanceNorm(new Uint8Array([1, 2, 3, 4, 5, 250, 251]))).toThrow(/not an ONNX model/);
   });
 
-  for (const [name, bytes] of [['summer2winter (ours, opset 17)', SUMMER2WINTER], ['third-party ResnetGenerator (opset 18)', thirdPartyGenerator()]] as const) {
+  const models: [string, () => Uint8Array | Promise<Uint8Array>][] = [
+    ['summer2winter (ours, opset 17)', () => SUMMER2WINTER],
+    ['third-party ResnetGenerator (opset 18)', thirdPartyGenerator],
+    ['half-resolution webcam generator', halfResOnnx],
+  ];
+  for (const [name, bytes] of models) {
     it(`${name}: fixed statistics taken from the stats variant reproduce the original model exactly`, async () => {
-      const t = await createNodeTiler(bytes);
+      const t = await createNodeTiler(await bytes());
       try {
         const W = 52, H = 40;
         const rgba = landscape(W, H, 3);
