@@ -4,7 +4,7 @@
  * else in the card (the learning curve of its session, notes) stays as it was.
  */
 import { describe, expect, it } from 'vitest';
-import { measuredQualitySection, replaceMeasured, targetLines } from '../../training/tasks/cyclegan/card';
+import { curvePickSentence, measuredQualitySection, replaceMeasured, targetLines } from '../../training/tasks/cyclegan/card';
 import { cardDomainNames } from '../../training/tasks/cyclegan/rescore';
 import type { TranslationMetrics } from '../../training/eval/translation/evaluate';
 
@@ -77,5 +77,14 @@ describe('translation model card', () => {
 
   it('refuses a card without a measured section', () => {
     expect(() => replaceMeasured('# x\n', 'section', metrics(0.5), 'Monet')).toThrow(/no "## Measured quality" section/);
+  });
+});
+
+describe('which checkpoint the card says was shipped', () => {
+  it('the best score by default, the --checkpoint pick when one was given', () => {
+    expect(curvePickSentence(10000, 10000, false)).toMatch(/best held-out A->B score \(step 10000\)/);
+    const picked = curvePickSentence(11634, 10000, true);
+    expect(picked).toMatch(/step 11634, was chosen with `--checkpoint`/);
+    expect(picked).toMatch(/best held-out A->B score is at step 10000/);
   });
 });

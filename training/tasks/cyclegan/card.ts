@@ -22,6 +22,13 @@ export interface Reference {
   inputsKid: number;
 }
 
+/** How the card says which checkpoint was shipped: the best held-out score, or one picked with --checkpoint. */
+export function curvePickSentence(shippedStep: number, bestStep: number, chosenByOption: boolean): string {
+  return chosenByOption
+    ? `The shipped checkpoint, step ${shippedStep}, was chosen with \`--checkpoint\`; the best held-out A->B score is at step ${bestStep}.`
+    : `The shipped checkpoint is the one with the best held-out A->B score (step ${bestStep}), not necessarily the last.`;
+}
+
 export const MEASURED_HEADING = '## Measured quality';
 
 const round = (v: number) => Number(v.toFixed(4));

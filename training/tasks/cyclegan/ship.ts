@@ -36,7 +36,7 @@ import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
-import { manifestMetrics, measuredQualitySection, targetLines, type Targets } from './card';
+import { curvePickSentence, manifestMetrics, measuredQualitySection, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
 
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
         steps: st.step,
         hours: Number(hours.toFixed(3)),
         backend: (st.state.backend as string) ?? backend.name,
-        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint chosen by held-out score; ships ${stats[d.id].weights}`,
+        notes: `${lossNotes}, Adam ${opts.lr} beta1 ${opts.beta1}, batch ${opts.batchSize}, crop ${opts.crop} from ${st.state.loadSize}px, PatchGAN ndf ${opts.ndf} layers ${opts.dLayers}; LR decay from step ${opts.decayFrom} of ${opts.steps}; shipped checkpoint ${o.checkpoint ? `chosen with --checkpoint (${o.checkpoint})` : 'chosen by held-out score'}; ships ${stats[d.id].weights}`,
       },
       quality: [
         {
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, loadSize: st.state.loadSize as number | undefined, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, note: o.cardNote });
+    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, loadSize: st.state.loadSize as number | undefined, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, chosen: !!o.checkpoint, note: o.cardNote });
   }
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
@@ -206,6 +206,8 @@ async function writeCard(a: {
   reference: { realTarget: number; inputsCalledTarget: number; inputsKid: number };
   curve: Curve;
   ckpt: string;
+  /** true when --checkpoint picked the shipped checkpoint instead of the best score */
+  chosen: boolean;
   note?: string;
 }): Promise<void> {
   const { e, m, d, opts, judge: j, reference: ref, curve } = a;
@@ -244,8 +246,7 @@ ${measuredQualitySection({ id: e.id, m, from: d.from, to: d.to, direction: d.dir
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Each step is scored on the first ${curve.limit ?? 'all'} test images per direction. The shipped checkpoint is the one with the best
-held-out A->B score (step ${curve.best?.step ?? a.steps}), not necessarily the last.
+Each step is scored on the first ${curve.limit ?? 'all'} test images per direction. ${curvePickSentence(a.steps, curve.best?.step ?? a.steps, a.chosen)}
 
 ## Status against the targets
 
