@@ -7,6 +7,7 @@
  *
  *   npm run bench:site            # builds if .next is missing, starts next on :3124, prints JSON, writes docs/bench-site.md
  *   GANVAS_BENCH_URL=http://127.0.0.1:3123 npm run bench:site   # against a running site
+ *   GANVAS_BENCH_SECTIONS=webcam GANVAS_BENCH_WEBCAM_MODELS=a,b npm run bench:site   # webcam FPS of some models only
  *   GANVAS_BENCH_SECTIONS=webcam,huge npm run bench:site         # only some sections (translate, upscale,
  *                                                                 # large, webcam, webgpu, huge); the
  *                                                                 # others keep their last numbers
@@ -37,6 +38,8 @@ const SECTIONS = ['translate', 'upscale', 'large', 'webcam', 'webgpu', 'huge', '
 const WANTED = new Set((process.env.GANVAS_BENCH_SECTIONS ?? SECTIONS.join(',')).split(',').map((x) => x.trim()));
 for (const w of WANTED) if (!(SECTIONS as readonly string[]).includes(w)) throw new Error(`unknown section "${w}" in GANVAS_BENCH_SECTIONS (have: ${SECTIONS.join(', ')})`);
 const REPORT_JSON = path.join(ROOT, 'docs/bench-site.json');
+/** GANVAS_BENCH_WEBCAM_MODELS=id,id: the webcam section measures only these (in one run, for a ratio); the other models keep their last rows. */
+const WEBCAM_ONLY = process.env.GANVAS_BENCH_WEBCAM_MODELS ? new Set(process.env.GANVAS_BENCH_WEBCAM_MODELS.split(',').map((x) => x.trim())) : null;
 const IS_CHROMIUM = /chrom/i;
 
 async function startServer(): Promise<{ url: string; proc: ChildProcess | null }> {
@@ -112,6 +115,7 @@ async function main() {
     ...fx.models.filter((m) => (m.task === 'translation' ? useFixtures.translation : useFixtures.sr)).map((m) => ({ ...m, fixture: true })),
   ] as (ReturnType<typeof parseManifest>['models'][number] & { fixture?: boolean })[];
   const manifest = { version: 1, models };
+  for (const id of WEBCAM_ONLY ?? []) if (!models.some((m) => m.id === id && m.task === 'translation')) throw new Error(`GANVAS_BENCH_WEBCAM_MODELS: no translation model "${id}" in the manifest`);
   const route = async (ctx: BrowserContext) => {
     await ctx.route('**/models/manifest.json', (r) => r.fulfill({ json: manifest }));
     await ctx.route(/\/models\/test-[a-z0-9-]+\.onnx(\?.*)?$/, (r) => r.fulfill({ path: path.join(fxDir, new URL(r.request().url()).pathname.split('/').pop()!) }));
@@ -253,7 +257,7 @@ async function main() {
     await page.goto('/webcam');
     const webcam: unknown[] = [];
     if (WANTED.has('webcam')) stamp('webcam');
-    for (const m of models.filter((x) => x.task === 'translation' && WANTED.has('webcam'))) {
+    for (const m of models.filter((x) => x.task === 'translation' && WANTED.has('webcam') && (!WEBCAM_ONLY || WEBCAM_ONLY.has(x.id)))) {
       await page.getByTestId('model-select').selectOption(m.id);
       for (const res of [256, 512]) {
         await page.getByTestId('res-select').selectOption(String(res));
@@ -269,7 +273,10 @@ async function main() {
         await page.getByTestId('cam-start').waitFor();
       }
     }
-    if (WANTED.has('webcam')) results.webcam_wasm = webcam;
+    if (WANTED.has('webcam')) {
+      const kept = WEBCAM_ONLY ? ((previous.webcam_wasm ?? []) as { model: string }[]).filter((r) => !WEBCAM_ONLY.has(r.model)) : [];
+      results.webcam_wasm = [...kept, ...webcam];
+    }
     await ctx.close();
 
     // ---- WebGPU (SwiftShader) vs WASM: correctness on 64x64
