@@ -9,7 +9,7 @@
  *      ms per 256x256 image) and writes 8 test translations at full 256 px per direction;
  *   4. copies the checkpoint and its curve.json into checkpoints/<cyclegan|cut>-<dataset>/ (so training
  *      can continue elsewhere), writes the manifest entries (re-reading the manifest right before
- *      an atomic write) and the model cards with the learning curve.
+ *      an atomic write), the model cards with the learning curve and the Models page thumbnails.
  *
  *   npx tsx training/tasks/cyclegan/ship.ts --run runs/s2w --data ../shared/datasets/cyclegan/summer2winter_landscapes \
  *     --a2b summer2winter --b2a winter2summer --name-a summer --name-b winter [--tier real-time] [--curve-out runs/eval/curve-s2w]
@@ -36,6 +36,7 @@ import { countParams, macs } from '../../models/stats';
 import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
+import { shipThumbnails, sitePlaces } from '../../viz/thumbnail';
 import { curvePickSentence, manifestMetrics, measuredQualitySection, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
   }
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
+  await shipThumbnails(entries, sitePlaces(process.cwd(), { translationData: o.data }), log);
 }
 
 async function writeCard(a: {

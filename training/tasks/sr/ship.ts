@@ -3,18 +3,19 @@
  * exportOnnx), measures the ONNX file with the benchmark evaluator through onnxruntime-node,
  * writes/updates its entry in public/models/manifest.json (only that entry; the file is re-read
  * right before the atomic write), and copies the newest checkpoint to checkpoints/<id>/ so a
- * later session can continue training.
+ * later session can continue training, and writes its Models page thumbnail (public/thumbs).
  *
  *   npx tsx training/tasks/sr/ship.ts --id sr-realtime-x2 --run runs/sr-real-time-x2 [--sets Set5,Set14,BSD100]
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
-import { SR_METRIC_KEYS, type ModelEntryInput } from '../../../lib/contract/manifest';
+import { SR_METRIC_KEYS, parseModelEntry, type ModelEntryInput } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
 import { findGeneratorFolder, findLatestCheckpoint, installShippedCheckpoint, loadLayersModel, readCheckpointState } from '../../checkpoint';
 import { averagedName } from '../../models/weight-average';
 import { upsertManifestEntries } from '../../io/manifest';
+import { shipThumbnails, sitePlaces } from '../../viz/thumbnail';
 import { exportOnnx } from '../../export/export';
 import { estimateGmacs, receptiveRadius } from '../../models/sr';
 import { evaluateSet, repoRoot, type SetResult } from '../../eval/sr/evaluate';
@@ -168,6 +169,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   };
   await upsertManifestEntries([entry], MANIFEST);
   log(`manifest entry ${o.id} written`);
+  await shipThumbnails([parseModelEntry(entry)], sitePlaces(repoRoot), log);
 
   // Keep the shipped checkpoint (small) in the repo so training can continue later.
   const dest = path.join(repoRoot, 'checkpoints', o.id);
