@@ -26,6 +26,10 @@ import { runTranslationEval } from '../../training/eval/translation/command';
 import { loadJudgeData } from '../../training/eval/translation/judge-data';
 import { rescore } from '../../training/tasks/cyclegan/rescore';
 import { measuredQualitySection, targetLines } from '../../training/tasks/cyclegan/card';
+import { measureTranslationRobustness, robustnessMarkdown } from '../../training/tasks/cyclegan/robustness';
+import { parseFixedDegradations } from '../../training/data/degrade';
+import { parseManifest } from '../../lib/contract/manifest';
+import type { RgbImage } from '../../training/data/images';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DATA = path.resolve(ROOT, '../shared/datasets/cyclegan/summer2winter_landscapes');
@@ -102,6 +106,44 @@ describe.skipIf(!have)('translation evaluation at 256x256 (summer2winter, commit
     expect(metrics.calledTarget).toBeLessThanOrEqual(0.5);
     const all = await evaluateTranslator(ctx, fn('identity', async (x) => x), 'AtoB', { limit: 12, unseenFrom: 12 });
     expect(all.metrics.unseen).toBeUndefined(); // nothing left after the first 12
+  });
+
+  it('degraded inputs: the model is given the JPEG / blurred / noisy photo, the same one every run; the robustness table runs the shipped ONNX', async () => {
+    const seen: Record<string, RgbImage[]> = {};
+    const recorder = (key: string) => fn(key, async (x) => ((seen[key] ??= []).push(x), x));
+    await evaluateTranslator(ctx, recorder('clean'), 'AtoB', { limit: 4 });
+    await evaluateTranslator(ctx, recorder('blur'), 'AtoB', { limit: 4, degrade: parseFixedDegradations('blur:2') });
+    await evaluateTranslator(ctx, recorder('jpeg'), 'AtoB', { limit: 4, degrade: parseFixedDegradations('jpeg:20') });
+    await evaluateTranslator(ctx, recorder('noise'), 'AtoB', { limit: 4, degrade: parseFixedDegradations('noise:8') });
+    await evaluateTranslator(ctx, recorder('noise2'), 'AtoB', { limit: 4, degrade: parseFixedDegradations('noise:8') });
+    const gradient = (img: RgbImage) => {
+      let g = 0;
+      for (let i = 3; i < img.data.length - 3; i += 3) g += Math.abs(img.data[i] - img.data[i - 3]);
+      return g;
+    };
+    const diff = (a: RgbImage, b: RgbImage) => a.data.reduce((s, v, i) => s + Math.abs(v - b.data[i]), 0) / a.data.length;
+    for (let i = 0; i < 4; i++) {
+      expect(seen.blur[i].width).toBe(256);
+      expect(gradient(seen.blur[i])).toBeLessThan(0.8 * gradient(seen.clean[i]));
+      expect(diff(seen.jpeg[i], seen.clean[i])).toBeGreaterThan(1);
+      expect(diff(seen.noise[i], seen.clean[i])).toBeGreaterThan(3);
+      expect(diff(seen.noise[i], seen.noise2[i])).toBe(0); // seeded per image: every model sees the same noisy photo
+    }
+    const rows = await measureTranslationRobustness({
+      models: [parseManifest(JSON.parse(await fs.readFile(path.join(ROOT, 'public/models/manifest.json'), 'utf8'))).models.find((m) => m.id === 'cyclegan-summer2winter')!],
+      conditions: ['clean', 'blur:6'],
+      manifest: path.join(ROOT, 'public/models/manifest.json'),
+      limit: 4,
+      dataRoot: () => DATA,
+      log: () => {},
+    });
+    expect(rows).toHaveLength(1);
+    expect(rows[0].images).toBe(4);
+    // a 6 px blur leaves the model little winter to find: fewer calls than clean, never more
+    expect(rows[0].results['blur:6'].calledTarget).toBeLessThanOrEqual(rows[0].results.clean.calledTarget);
+    const md = robustnessMarkdown(rows, ['clean', 'blur:6'], 'cmd');
+    expect(md).toMatch(/\| cyclegan-summer2winter \| 4 \| \d+\.\d% \(\d\.\d\d\) \|/);
+    await expect(runTranslationEval({ model: randomOnnx, data: DATA, manifest: 'none.json', range: '-1,1', out: tmp, backend: 'wasm', degrade: 'jpg:3', log: () => {} })).rejects.toThrow(/jpeg:<quality/);
   });
 
   it('eval translation on a third-party-style ONNX file writes a report and a grid of 8 translations at 256 px', async () => {

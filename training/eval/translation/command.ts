@@ -12,6 +12,7 @@ import { initBackend } from '../../backends';
 import { readCheckpointState, type GeneratorWeights } from '../../checkpoint';
 import { writeFileAtomic } from '../../io/atomic';
 import { exists } from '../../io/fs';
+import { describeFixedDegradations, parseFixedDegradations } from '../../data/degrade';
 import { resolveTranslator, type Range } from '../cyclegan/translators';
 import { loadJudge, saveJudge, trainJudge, type Judge, type JudgeData } from './classifier';
 import { learningCurve } from './curve';
@@ -51,6 +52,8 @@ export interface TranslationReport {
   model: string;
   dataset: string;
   direction: Direction;
+  /** how the inputs were degraded before translation (absent: clean test images) */
+  inputs?: string;
   metrics: TranslationMetrics;
   /** For reading the numbers: the judge on the real test images, and the untranslated inputs' KID. */
   reference: { realTargetCalledTarget: number; inputsCalledTarget: number; inputsKid: number };
@@ -70,12 +73,15 @@ export async function runTranslationEval(o: {
   out: string;
   judgeDir?: string;
   backend: string;
+  /** degraded inputs: jpeg:Q, noise:S, blur:S joined by + */
+  degrade?: string;
   log?: (l: string) => void;
 }): Promise<TranslationReport> {
   const log = o.log ?? ((l: string) => console.log(l));
   await initBackend({ backend: o.backend, log });
   const range = o.range.split(',').map(Number) as Range;
   if (range.length !== 2 || !((range[0] === -1 || range[0] === 0) && range[1] === 1)) throw new Error(`--range must be -1,1 or 0,1, got ${o.range}`);
+  const degrade = o.degrade ? parseFixedDegradations(o.degrade) : undefined;
   const generator = o.direction === 'BtoA' ? 'F' : 'G';
   const r = await resolveTranslator(o.model, { manifest: o.manifest, range, generator, weights: o.weights });
   try {
@@ -92,17 +98,17 @@ export async function runTranslationEval(o: {
     const j = await getJudge(data, o.judgeDir ?? judgeDir(data.dataset), { log, dataRoot });
     const ctx = await makeEvalContext(data, j);
     await fs.mkdir(o.out, { recursive: true });
-    const stem = `${data.dataset}-${direction}-${path.basename(o.model).replace(/\.onnx$/, '')}`;
+    const stem = `${data.dataset}-${direction}-${path.basename(o.model).replace(/\.onnx$/, '')}${degrade ? `-${o.degrade!.replace(/[^a-z0-9.]+/gi, '_')}` : ''}`;
     const gridFile = path.join(o.out, `${stem}.png`);
-    const { metrics, grid } = await evaluateTranslator(ctx, r.translator, direction, { limit: o.limit, gridFile, unseenFrom: o.unseenFrom });
+    const { metrics, grid } = await evaluateTranslator(ctx, r.translator, direction, { limit: o.limit, gridFile, unseenFrom: o.unseenFrom, degrade });
     const [src, tgt] = direction === 'AtoB' ? (['A', 'B'] as const) : (['B', 'A'] as const);
     const reference = {
       realTargetCalledTarget: ctx.real[tgt].shares[tgt],
       inputsCalledTarget: ctx.real[src].shares[tgt],
       inputsKid: kid(ctx.real[src].features, ctx.real[tgt].features),
     };
-    const report: TranslationReport = { model: r.translator.label, dataset: data.dataset, direction, metrics, reference, judge: j.meta.heldOut, grid };
-    log(`${r.translator.label} (${direction}) ${describeMetrics(metrics, direction)}`);
+    const report: TranslationReport = { model: r.translator.label, dataset: data.dataset, direction, ...(degrade ? { inputs: describeFixedDegradations(degrade) } : {}), metrics, reference, judge: j.meta.heldOut, grid };
+    log(`${r.translator.label} (${direction})${degrade ? ` on inputs degraded by ${describeFixedDegradations(degrade)}` : ''} ${describeMetrics(metrics, direction)}`);
     log(
       `reference: real test${tgt} images called ${tgt} ${pct(reference.realTargetCalledTarget)}; untranslated test${src} inputs called ${tgt} ` +
         `${pct(reference.inputsCalledTarget)}, KID ${reference.inputsKid.toFixed(4)}`,
@@ -138,6 +144,7 @@ export function registerTranslationEvalCommands(evaluate: Command): void {
     .addOption(WEIGHTS_OPTION())
     .option('--out <folder>', 'where the grid PNG and the JSON report go', path.join('runs', 'eval'))
     .option('--judge-dir <folder>', 'judge to use (default: checkpoints/classifiers/<dataset>)')
+    .option('--degrade <spec>', 'degrade every 256x256 input before translation: jpeg:<quality>, noise:<sigma grey levels>, blur:<sigma px>, joined by + (e.g. blur:1+jpeg:60)')
     .option('--backend <name>', 'tfjs backend for the judge and tfjs checkpoints', 'wasm')
     .action(async (opts) => {
       await runTranslationEval(opts);

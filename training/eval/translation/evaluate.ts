@@ -10,8 +10,12 @@
  *                 max(edges, 0): 0 for an identity map, a blur, or a broken output; 1 only when
  *                 every translation is called target and keeps the input's detail and structure
  *   msPerImage    mean wall-clock time of one 256x256 translation
+ * With `degrade` (jpeg:Q, noise:S, blur:S, e.g. blur:1+jpeg:60) every 256x256 input is degraded
+ * first, the way photos from phones and the web come: detail and edges then compare the output with
+ * the degraded input the model was given.
  */
 import type { RgbImage } from '../../data/images';
+import { applyFixedDegradations, type FixedDegradation } from '../../data/degrade';
 import { resizeRgb } from '../../data/unpaired';
 import { writeGridPng, type Tile } from '../../viz/grid';
 import type { Translator } from '../cyclegan/translators';
@@ -89,15 +93,16 @@ export async function evaluateTranslator(
   ctx: EvalContext,
   model: Translator,
   direction: Direction,
-  opts: { limit?: number; gridFile?: string; gridImages?: number; log?: (l: string) => void; unseenFrom?: number } = {},
+  opts: { limit?: number; gridFile?: string; gridImages?: number; log?: (l: string) => void; unseenFrom?: number; degrade?: FixedDegradation[] } = {},
 ): Promise<{ metrics: TranslationMetrics; grid: string | null }> {
   const src = (direction === 'AtoB' ? ctx.data.testA : ctx.data.testB).slice(0, opts.limit);
   const inputs: RgbImage[] = [];
   const outputs: RgbImage[] = [];
   let ms = 0;
   const m = Math.max(1, model.multipleOf);
-  for (const img of src) {
-    const x = await resizeRgb(img, 256, 256);
+  for (const [i, img] of src.entries()) {
+    let x = await resizeRgb(img, 256, 256);
+    if (opts.degrade?.length) x = await applyFixedDegradations(x, opts.degrade, `translation-input:${i}`);
     // A model that needs another multiple gets the nearest size it accepts; its output is scored at 256.
     const side = Math.max(m, Math.round(256 / m) * m);
     const t0 = performance.now();
