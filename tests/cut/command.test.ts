@@ -35,6 +35,13 @@ describe('train cut options', () => {
     expect(() => parse(['--data', 'd', '--mode', 'slow'])).toThrow(/Allowed choices are cut, fastcut/);
   });
 
+  it('--degrade-inputs takes a share in [0, 1]; absent, a resumed run keeps its saved one', () => {
+    expect(parse(['--data', 'd']).degradeInputs).toBeUndefined();
+    expect(parse(['--data', 'd', '--degrade-inputs', '0.7']).degradeInputs).toBe(0.7);
+    expect(() => parse(['--data', 'd', '--degrade-inputs', '1.5'])).toThrow(/--degrade-inputs must be a number in \[0, 1\]/);
+    expect(() => parse(['--data', 'd', '--degrade-inputs', 'lots'])).toThrow(/--degrade-inputs must be a number in \[0, 1\]/);
+  });
+
   it('--teacher turns distillation on with weight 10 unless --lambda-teacher says otherwise; off without it', () => {
     expect(parse(['--data', 'd']).teacher).toBeUndefined();
     expect(parse(['--data', 'd']).lambdaTeacher).toBeUndefined();

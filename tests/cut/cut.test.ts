@@ -243,6 +243,42 @@ describe('distillation from a teacher generator (--teacher)', () => {
     r2.trainer.dispose();
     await expect(runCut(base({ steps: 1, teacher: path.join(tmp, 'no-such-run'), lambdaTeacher: 10 }))).rejects.toThrow(/--teacher: .*no-such-run does not exist/);
   }, 120_000);
+
+  it('--degrade-inputs: G sees the degraded photo and the teacher the clean one; the loop degrades, a resume keeps the saved share', async () => {
+    const teacher = path.join(tmp, 'teacher-negative-2');
+    await negativeTeacher(teacher);
+    const lines: string[] = [];
+    const o = base({ steps: 2, lambdaGan: 0, lambdaNce: 0, nceIdt: false, teacher, lambdaTeacher: 10, degradeInputs: 1, checkpointEvery: 2, log: (l) => lines.push(l) });
+    const r = await runCut(o);
+    expect(lines).toContain('source photos degraded (blur, noise, JPEG) before G: 100% of them, the teacher translates the clean ones');
+    const t = r.trainer;
+    const c = t.opts.crop;
+    const a = tf.randomUniform([1, c, c, 3], -1, 1, 'float32', 7);
+    const b = tf.randomUniform([1, c, c, 3], -1, 1, 'float32', 8);
+    const aData = a.dataSync() as Float32Array;
+    const bData = b.dataSync() as Float32Array;
+    // the teacher (x -> -x) of an all-zero clean photo is 0: distill = 10 mean |G(a)|, not 10 mean |G(a) + a|
+    const gOf = () => tf.tidy(() => [tf.mean(tf.abs(t.G.predict(a) as tf.Tensor)).dataSync()[0], tf.mean(tf.abs(tf.add(t.G.predict(a) as tf.Tensor, a))).dataSync()[0]]);
+    const [toZero, toNeg] = gOf();
+    expect(Math.abs(toZero - toNeg)).toBeGreaterThan(0.05);
+    expect(t.trainStep(aData, bData, new Float32Array(aData.length)).distill).toBeCloseTo(10 * toZero, 3);
+    const [, toNeg2] = gOf();
+    expect(t.trainStep(aData, bData).distill).toBeCloseTo(10 * toNeg2, 3); // no clean copy: the teacher sees what G saw
+    tf.dispose([a, b]);
+    t.dispose();
+    // the loop drew the degradations from the run's Rng: the same run without them ends elsewhere
+    const clean = base({ ...o, out: path.join(tmp, 'no-degrade'), degradeInputs: undefined, log: () => {} });
+    (await runCut(clean)).trainer.dispose();
+    const rngOf = async (out: string) => (await readCheckpointState((await findLatestCheckpoint(path.join(out, 'checkpoints')))!)).state.rng;
+    expect(await rngOf(o.out)).not.toEqual(await rngOf(clean.out));
+    // a resume keeps the saved share unless the command line gives one
+    const kept = await runCut({ ...o, resume: true, steps: 3, explicit: [], degradeInputs: undefined, log: () => {} });
+    expect(kept.trainer.opts.degradeInputs).toBe(1);
+    kept.trainer.dispose();
+    const off = await runCut({ ...o, resume: true, steps: 4, explicit: [], degradeInputs: 0, log: () => {} });
+    expect(off.trainer.opts.degradeInputs).toBe(0);
+    off.trainer.dispose();
+  }, 120_000);
 });
 
 const cli = (args: string[]) => trainCli('cut', args);

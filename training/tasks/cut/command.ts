@@ -8,6 +8,12 @@ const bool = (name: string) => (v: string) => {
   return ['true', '1', 'yes'].includes(v);
 };
 
+const prob = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError(`${name} must be a number in [0, 1]`);
+  return x;
+};
+
 /** CLI option name -> CutRunOptions key, for the options a resumed run checks against its checkpoint. */
 const ARCH_FLAGS: Record<string, string> = { mode: 'mode', generator: 'generator', ngf: 'ngf', blocks: 'nBlocks', ndf: 'ndf', dLayers: 'dLayers', netfNc: 'netFNc' };
 
@@ -37,7 +43,12 @@ export function registerCutCommands(train: Command): void {
           .option('--netf-nc <n>', 'width of the 2-layer MLP heads', int('--netf-nc', 1), 256)
           .option('--gp-weight <x>', 'WGAN-GP gradient penalty weight', num('--gp-weight'), 10)
           .option('--teacher <run|checkpoint>', 'distil from this trained generator (e.g. the ResNet upload tier into a webcam generator): adds lambda x mean |G(x) - T(x)| to the generator loss; on --resume: where the teacher now is')
-          .option('--lambda-teacher <x>', 'weight of the distillation term (with --teacher; default 10)', num('--lambda-teacher')),
+          .option('--lambda-teacher <x>', 'weight of the distillation term (with --teacher; default 10)', num('--lambda-teacher'))
+          .option(
+            '--degrade-inputs <p>',
+            'share of source photos (0-1) blurred, noised and/or JPEG-compressed before the generator sees them, so real-world photos and webcam frames translate like clean ones (the teacher, with --teacher, translates the clean photo); on --resume: default the saved value',
+            prob('--degrade-inputs'),
+          ),
       health: (c) =>
         c
           .option('--collapse-window <n>', 'steps the identity-collapse detector looks at', int('--collapse-window', 1), 100)
@@ -77,6 +88,7 @@ export function cutRunOptionsFromCli(opts: Record<string, any>, fromCli: (option
       netFNc: opts.netfNc,
       gpWeight: opts.gpWeight,
       ...(opts.teacher ? { teacher: opts.teacher as string, lambdaTeacher: (opts.lambdaTeacher as number | undefined) ?? 10 } : {}),
+      ...(opts.degradeInputs !== undefined ? { degradeInputs: opts.degradeInputs as number } : {}),
     },
     decayFrom: (steps) => Math.floor(steps * (mode === 'fastcut' ? 0.75 : 0.5)),
     health: { collapseWindow: opts.collapseWindow, collapseThreshold: opts.collapseThreshold },

@@ -13,6 +13,7 @@
  *   health.log              every warning
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { degradeSourceBatch } from '../../data/source-degrade';
 import { IdentityCollapseDetector } from '../../health/detectors';
 import type { MetricsLog } from '../../health/metrics';
 import { countParams } from '../../models/stats';
@@ -47,7 +48,10 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
     latest: (dir) => CutTrainer.latest(dir),
     create: (opts) => CutTrainer.create(opts),
     // --teacher on a resume points at the teacher's new place (or starts distilling); without it the saved one is read
-    resume: (checkpoint, override) => CutTrainer.resume(checkpoint, { ...override, ...(o.teacher ? { teacher: o.teacher, lambdaTeacher: o.lambdaTeacher } : {}) }),
+    resume: (checkpoint, override) =>
+      CutTrainer.resume(checkpoint, { ...override, ...(o.teacher ? { teacher: o.teacher, lambdaTeacher: o.lambdaTeacher } : {}), ...(o.degradeInputs !== undefined ? { degradeInputs: o.degradeInputs } : {}) }),
+    // (a resumed run keeps its saved --degrade-inputs unless the command line gives one)
+    degradeSource: async (a, t) => (t.opts.degradeInputs ? degradeSourceBatch(a, t.opts.batchSize, t.opts.crop, t.opts.degradeInputs, t.rng) : null),
     prepare: async (t, opts, backend, log) => {
       if (opts.identityWorker === false) return log('identity worker: off (--no-identity-worker): the whole generator step on this thread');
       const plan = await startPlannedWorker(planIdentityWorker(t.opts, backend), backend, (n) => t.startIdentityWorker(n));
@@ -66,6 +70,7 @@ function cutTask(o: CutRunOptions): GanTask<CutTrainer, CutStepMetrics, CutRunOp
           `(${(t.heads.reduce((a, h) => a + countParams(h), 0) / 1e6).toFixed(3)}M parameters), tau ${to.nceT}, lambda NCE ${to.lambdaNce}` +
           `${to.nceIdt ? ' with identity NCE' : ''}${to.flipEquivariance ? ', flip equivariance' : ''}; loss ${to.loss} x${to.lambdaGan}, lr ${to.lr}/${to.lrD}, decay from step ${to.decayFrom} to ${to.steps}`,
         `DiffAugment: ${to.diffAug ?? 'none'}`,
+        `source photos degraded (blur, noise, JPEG) before G: ${to.degradeInputs ? `${Math.round(to.degradeInputs * 100)}% of them${t.teacher ? ', the teacher translates the clean ones' : ''}` : 'never'}`,
         ...(t.teacher ? [`distilling from ${to.teacher} (${(countParams(t.teacher) / 1e6).toFixed(3)}M parameters): lambda ${to.lambdaTeacher} x mean |G(x) - T(x)|`] : []),
       ];
     },

@@ -55,6 +55,11 @@ export interface CutOptions extends GanTrainerOptions {
   teacher?: string;
   /** Weight of mean |G(x) - T(x)| (used with `teacher`). */
   lambdaTeacher?: number;
+  /**
+   * Probability that a source photo x is degraded (blur, noise, JPEG: data/source-degrade.ts)
+   * before G sees it; the teacher translates the clean x. 0 or absent: never.
+   */
+  degradeInputs?: number;
 }
 
 /** The paper's settings for each mode (what --mode sets unless a flag says otherwise). */
@@ -220,14 +225,20 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
    * NCE(G(x), x) (halved when the identity half exists, `withIdentity`), with the translation and
    * the mean |G(x) - x|.
    */
-  generatorHalfX(realA: tf.Tensor4D, keysA: PatchKeys | null, flip: boolean, withIdentity: boolean): CutGeneratorHalf {
+  generatorHalfX(realA: tf.Tensor4D, keysA: PatchKeys | null, flip: boolean, withIdentity: boolean, teacherInput?: Float32Array): CutGeneratorHalf {
     const o = this.opts;
     const D = this.augmented((x: tf.Tensor) => this.D.apply(x) as tf.Tensor);
     const kept: Record<string, tf.Tensor> = {};
     const keep = <T extends tf.Tensor>(k: string, t: T): T => ((kept[k] = tf.keep(t)), t);
     const teacher = this.teacher;
-    // T(x) is a constant of this step: computed outside the gradient, on the same (flipped) input
-    const target = teacher ? tf.tidy(() => teacher.apply(flip ? tf.reverse(realA, 2) : realA) as tf.Tensor4D) : null;
+    // T(x) is a constant of this step: computed outside the gradient, on the same (flipped) input,
+    // or on the clean photo the input was degraded from
+    const target = teacher
+      ? tf.tidy(() => {
+          const x = teacherInput ? tf.tensor4d(teacherInput, realA.shape) : realA;
+          return teacher.apply(flip ? tf.reverse(x, 2) : x) as tf.Tensor4D;
+        })
+      : null;
     try {
       const { value, grads } = tf.variableGrads(() => {
         const input = flip ? tf.reverse(realA, 2) : realA;
@@ -290,8 +301,11 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     this.identityWorker = await IdentityWorker.start(this, threads);
   }
 
-  /** One G step (with the MLP heads) and one D step on real x (A) and y (B): NHWC floats in [-1, 1]. */
-  trainStep(aData: Float32Array, bData: Float32Array): CutStepMetrics {
+  /**
+   * One G step (with the MLP heads) and one D step on real x (A) and y (B): NHWC floats in [-1, 1].
+   * `aClean`: the clean photos `aData` was degraded from (--degrade-inputs): the teacher translates those.
+   */
+  trainStep(aData: Float32Array, bData: Float32Array, aClean?: Float32Array): CutStepMetrics {
     const o = this.opts;
     const n = o.batchSize;
     const shape: [number, number, number, number] = [n, o.crop, o.crop, 3];
@@ -313,7 +327,7 @@ export class CutTrainer extends GanTrainerCore<CutOptions> {
     try {
       // ---- generator and MLP heads: the identity half in the worker (when there is one) beside the x half
       remote?.startIdentityHalf(bData, idsB!, flip);
-      const x = this.generatorHalfX(realA, keysA, flip, withIdentity);
+      const x = this.generatorHalfX(realA, keysA, flip, withIdentity, aClean && this.teacher ? aClean : undefined);
       fakeB = x.parts.fake;
       let y: { value: tf.Scalar; grads: tf.NamedTensorMap; nceIdt: tf.Scalar } | null = null;
       if (remote) y = remote.identityHalf();

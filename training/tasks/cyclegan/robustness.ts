@@ -15,7 +15,9 @@ import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
-import { describeFixedDegradations, parseFixedDegradations } from '../../data/degrade';
+import { applyFixedDegradations, describeFixedDegradations, parseFixedDegradations } from '../../data/degrade';
+import { resizeRgb } from '../../data/unpaired';
+import { classShares, judge } from '../../eval/translation/classifier';
 import { writeFileAtomic } from '../../io/atomic';
 import { resolveTranslator } from '../../eval/cyclegan/translators';
 import { DATASETS_ROOT, getJudge, judgeDir, MANIFEST } from '../../eval/translation/command';
@@ -34,6 +36,7 @@ export interface RobustnessCell {
 }
 
 export interface TranslationRobustnessRow {
+  /** a manifest id, or `real testB` for the judge on the real photos of a domain (no model) */
   id: string;
   dataset: string;
   images: number;
@@ -55,9 +58,24 @@ export async function measureTranslationRobustness(o: {
   for (const dataset of datasets) {
     const root = o.dataRoot?.(dataset) ?? path.join(DATASETS_ROOT, dataset);
     const data = await loadJudgeData(root, { log: o.log, testOnly: true });
-    const judge = await getJudge(data, judgeDir(data.dataset), { log: o.log, dataRoot: root });
-    const ctx = await makeEvalContext(data, judge);
-    for (const m of o.models.filter((e) => (e.dataset ?? '') === dataset)) {
+    const j = await getJudge(data, judgeDir(data.dataset), { log: o.log, dataRoot: root });
+    const ctx = await makeEvalContext(data, j);
+    const models = o.models.filter((e) => (e.dataset ?? '') === dataset);
+    // the reference: the judge on real photos of each target domain, degraded the same way (a
+    // model cannot be asked to look more like the domain than its own photos do)
+    for (const target of ['B', 'A'] as const) {
+      if (!models.some((m) => (m.direction === 'BtoA' ? 'A' : 'B') === target)) continue;
+      const photos = await Promise.all((target === 'A' ? data.testA : data.testB).slice(0, o.limit).map((img) => resizeRgb(img, 256, 256)));
+      const results: Record<string, RobustnessCell> = {};
+      for (const [i, condition] of o.conditions.entries()) {
+        const seen = parsed[i] ? await Promise.all(photos.map((p, k) => applyFixedDegradations(p, parsed[i]!, `translation-input:${k}`))) : photos;
+        const s = classShares((await judge(j, seen)).probs);
+        results[condition] = { calledTarget: s[target], calledOther: s.other, edges: NaN, detail: NaN };
+        o.log(`real test${target} photos ${condition}: called ${target} ${pct(s[target])}, other ${pct(s.other)}`);
+      }
+      rows.push({ id: `real test${target} photos (${dataset})`, dataset, images: photos.length, results });
+    }
+    for (const m of models) {
       const r = await resolveTranslator(m.id, { manifest: o.manifest, range: m.input.range as [number, number], generator: 'G' });
       try {
         const direction = m.direction ?? 'AtoB';
@@ -85,7 +103,7 @@ export function robustnessMarkdown(rows: TranslationRobustnessRow[], conditions:
     const clean = r.results.clean?.calledTarget;
     const cells = conditions.map((c) => {
       const x = r.results[c];
-      const text = `${pct(x.calledTarget)} (${x.edges.toFixed(2)})`;
+      const text = Number.isFinite(x.edges) ? `${pct(x.calledTarget)} (${x.edges.toFixed(2)})` : pct(x.calledTarget);
       return clean !== undefined && c !== 'clean' && x.calledTarget < clean - 0.1 ? `**${text}**` : text;
     });
     return `| ${r.id} | ${r.images} | ${cells.join(' | ')} |`;
@@ -98,6 +116,8 @@ source domain (at 256x256, as the site's evaluation does) with the named degrada
 other), translates them with the shipped ONNX model in onnxruntime-node and scores the translations with the dataset's
 256 px judge. Each cell: the share called the target domain, and in brackets the edge correlation with the (degraded) input.
 A drop of more than 10 points from the clean column is in bold: on such photos the model does not do what its card says.
+The \`real testB photos\` rows are the reference: the judge on the target domain's own test photos degraded the same way (no
+model), i.e. how much of a drop the judge itself puts on a soft or noisy photo of the real thing.
 
 ${head}
 ${body.join('\n')}

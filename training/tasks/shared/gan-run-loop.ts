@@ -75,8 +75,8 @@ export interface GanLoopTrainer<M extends GanStepMetrics> {
   readonly G: tfl.LayersModel;
   /** Weight averages of the generators by name (empty without --ema). */
   readonly averages: Record<string, { average: WeightAverage }>;
-  /** One step on a batch of real A and B images (NHWC floats in [-1, 1]). */
-  trainStep(a: Float32Array, b: Float32Array): M;
+  /** One step on a batch of real A and B images (NHWC floats in [-1, 1]); `aClean`: what `a` was degraded from (GanTask.degradeSource). */
+  trainStep(a: Float32Array, b: Float32Array, aClean?: Float32Array): M;
   save(dir: string, extraState: Record<string, unknown>, keep: number): Promise<string>;
   /** Restores everything but the architecture from a checkpoint. */
   restore(checkpointDir: string): Promise<void>;
@@ -115,6 +115,8 @@ export interface GanTask<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
   flagName(key: string): string;
   /** The line logged after a resume. */
   resumedLine(checkpoint: string, t: T): string;
+  /** A degraded copy of a batch of source photos for G, or null to train on the clean ones (CUT's --degrade-inputs). */
+  degradeSource?(a: Float32Array, t: T): Promise<Float32Array | null>;
   /** Called once the trainer exists, before the first step (CycleGAN starts its domain worker here). */
   prepare?(t: T, o: O, backend: string, log: (line: string) => void): Promise<void>;
   /** Lines describing the networks and the losses (params and GMACs of G at 256x256). */
@@ -270,7 +272,8 @@ async function runLocked<T extends GanLoopTrainer<M>, M extends GanStepMetrics, 
     const ts = Date.now();
     const a = sampleBatch(ds.trainA.images, to.batchSize, to.crop, trainer.rng);
     const b = sampleBatch(ds.trainB.images, to.batchSize, to.crop, trainer.rng);
-    const m = trainer.trainStep(a, b);
+    const degraded = task.degradeSource ? await task.degradeSource(a, trainer) : null;
+    const m = degraded ? trainer.trainStep(degraded, b, a) : trainer.trainStep(a, b);
     const dt = (Date.now() - ts) / 1000;
     stepTimeAvg = stepTimeAvg ? 0.9 * stepTimeAvg + 0.1 * dt : dt;
 
