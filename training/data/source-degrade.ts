@@ -53,7 +53,10 @@ async function degradeOne(img: FloatImage, rng: Rng, c: SourceDegradeConfig): Pr
   let blur = rng.next() < c.blurProb;
   const noise = rng.next() < c.noiseProb;
   let jpeg = rng.next() < c.jpegProb;
-  if (!blur && !noise && !jpeg) (rng.next() < 0.5 ? (jpeg = true) : (blur = true));
+  if (!blur && !noise && !jpeg) {
+    if (rng.next() < 0.5) jpeg = true;
+    else blur = true;
+  }
   let x = img;
   if (blur) {
     const s = uniform(rng, c.blurSigma);
