@@ -19,9 +19,9 @@ import { applyFixedDegradations, describeFixedDegradations, parseFixedDegradatio
 import { resizeRgb } from '../../data/unpaired';
 import { classShares, judge } from '../../eval/translation/classifier';
 import { writeFileAtomic } from '../../io/atomic';
-import { resolveTranslator } from '../../eval/cyclegan/translators';
+import { resolveTranslator, type Translator } from '../../eval/cyclegan/translators';
 import { DATASETS_ROOT, getJudge, judgeDir, MANIFEST } from '../../eval/translation/command';
-import { evaluateTranslator, makeEvalContext } from '../../eval/translation/evaluate';
+import { evaluateTranslator, makeEvalContext, type Direction, type EvalContext } from '../../eval/translation/evaluate';
 import { loadJudgeData } from '../../eval/translation/judge-data';
 import { pct } from '../../eval/translation/metrics';
 
@@ -44,6 +44,41 @@ export interface TranslationRobustnessRow {
   results: Record<string, RobustnessCell>;
 }
 
+/** The conditions a card reports (docs/models/<id>.md, "On degraded photos"). */
+export const CARD_CONDITIONS = ['clean', 'jpeg:60', 'noise:8', 'blur:1'];
+
+const parseCondition = (c: string) => (c === 'clean' ? undefined : parseFixedDegradations(c));
+
+/** One translator under every condition (the same degraded photos for every model: seeded per image). */
+export async function translatorRow(ctx: EvalContext, t: Translator, direction: Direction, conditions: string[], o: { id: string; limit?: number; log?: (s: string) => void }): Promise<TranslationRobustnessRow> {
+  const results: Record<string, RobustnessCell> = {};
+  let images = 0;
+  for (const condition of conditions) {
+    const { metrics } = await evaluateTranslator(ctx, t, direction, { limit: o.limit, degrade: parseCondition(condition) });
+    results[condition] = { calledTarget: metrics.calledTarget, calledOther: metrics.calledOther, edges: metrics.edges, detail: metrics.detail };
+    images = metrics.images;
+    o.log?.(`${o.id} ${condition}: called target ${pct(metrics.calledTarget)}, other ${pct(metrics.calledOther)}, edges ${metrics.edges.toFixed(2)}, detail ${metrics.detail.toFixed(2)}`);
+  }
+  return { id: o.id, dataset: ctx.data.dataset, images, results };
+}
+
+/**
+ * The reference: the judge on the real test photos of a target domain, degraded the same way (no
+ * model): a model cannot be asked to look more like the domain than its own photos do.
+ */
+export async function referenceRow(ctx: EvalContext, target: 'A' | 'B', conditions: string[], o: { limit?: number; log?: (s: string) => void } = {}): Promise<TranslationRobustnessRow> {
+  const photos = await Promise.all((target === 'A' ? ctx.data.testA : ctx.data.testB).slice(0, o.limit).map((img) => resizeRgb(img, 256, 256)));
+  const results: Record<string, RobustnessCell> = {};
+  for (const condition of conditions) {
+    const d = parseCondition(condition);
+    const seen = d ? await Promise.all(photos.map((p, k) => applyFixedDegradations(p, d, `translation-input:${k}`))) : photos;
+    const s = classShares((await judge(ctx.judge, seen)).probs);
+    results[condition] = { calledTarget: s[target], calledOther: s.other, edges: NaN, detail: NaN };
+    o.log?.(`real test${target} photos ${condition}: called ${target} ${pct(s[target])}, other ${pct(s.other)}`);
+  }
+  return { id: `real test${target} photos (${ctx.data.dataset})`, dataset: ctx.data.dataset, images: photos.length, results };
+}
+
 export async function measureTranslationRobustness(o: {
   models: ModelEntry[];
   conditions: string[];
@@ -53,41 +88,19 @@ export async function measureTranslationRobustness(o: {
   log: (s: string) => void;
 }): Promise<TranslationRobustnessRow[]> {
   const rows: TranslationRobustnessRow[] = [];
-  const datasets = [...new Set(o.models.map((m) => m.dataset ?? ''))];
-  const parsed = o.conditions.map((c) => (c === 'clean' ? undefined : parseFixedDegradations(c)));
-  for (const dataset of datasets) {
+  for (const dataset of [...new Set(o.models.map((m) => m.dataset ?? ''))]) {
     const root = o.dataRoot?.(dataset) ?? path.join(DATASETS_ROOT, dataset);
     const data = await loadJudgeData(root, { log: o.log, testOnly: true });
     const j = await getJudge(data, judgeDir(data.dataset), { log: o.log, dataRoot: root });
     const ctx = await makeEvalContext(data, j);
     const models = o.models.filter((e) => (e.dataset ?? '') === dataset);
-    // the reference: the judge on real photos of each target domain, degraded the same way (a
-    // model cannot be asked to look more like the domain than its own photos do)
     for (const target of ['B', 'A'] as const) {
-      if (!models.some((m) => (m.direction === 'BtoA' ? 'A' : 'B') === target)) continue;
-      const photos = await Promise.all((target === 'A' ? data.testA : data.testB).slice(0, o.limit).map((img) => resizeRgb(img, 256, 256)));
-      const results: Record<string, RobustnessCell> = {};
-      for (const [i, condition] of o.conditions.entries()) {
-        const seen = parsed[i] ? await Promise.all(photos.map((p, k) => applyFixedDegradations(p, parsed[i]!, `translation-input:${k}`))) : photos;
-        const s = classShares((await judge(j, seen)).probs);
-        results[condition] = { calledTarget: s[target], calledOther: s.other, edges: NaN, detail: NaN };
-        o.log(`real test${target} photos ${condition}: called ${target} ${pct(s[target])}, other ${pct(s.other)}`);
-      }
-      rows.push({ id: `real test${target} photos (${dataset})`, dataset, images: photos.length, results });
+      if (models.some((m) => (m.direction === 'BtoA' ? 'A' : 'B') === target)) rows.push(await referenceRow(ctx, target, o.conditions, { limit: o.limit, log: o.log }));
     }
     for (const m of models) {
       const r = await resolveTranslator(m.id, { manifest: o.manifest, range: m.input.range as [number, number], generator: 'G' });
       try {
-        const direction = m.direction ?? 'AtoB';
-        const results: Record<string, RobustnessCell> = {};
-        let images = 0;
-        for (const [i, condition] of o.conditions.entries()) {
-          const { metrics } = await evaluateTranslator(ctx, r.translator, direction, { limit: o.limit, degrade: parsed[i] });
-          results[condition] = { calledTarget: metrics.calledTarget, calledOther: metrics.calledOther, edges: metrics.edges, detail: metrics.detail };
-          images = metrics.images;
-          o.log(`${m.id} ${condition}: called target ${pct(metrics.calledTarget)}, other ${pct(metrics.calledOther)}, edges ${metrics.edges.toFixed(2)}, detail ${metrics.detail.toFixed(2)}`);
-        }
-        rows.push({ id: m.id, dataset, images, results });
+        rows.push(await translatorRow(ctx, r.translator, m.direction ?? 'AtoB', o.conditions, { id: m.id, limit: o.limit, log: o.log }));
       } finally {
         await r.translator.dispose();
       }
@@ -97,7 +110,7 @@ export async function measureTranslationRobustness(o: {
 }
 
 /** The table: one row per model, for each condition "called target % (edges)"; a drop of more than 10 points from clean is bold. */
-export function robustnessMarkdown(rows: TranslationRobustnessRow[], conditions: string[], command: string): string {
+export function robustnessTable(rows: TranslationRobustnessRow[], conditions: string[]): string {
   const head = `| model | test images | ${conditions.join(' | ')} |\n|---|---|${conditions.map(() => '---').join('|')}|`;
   const body = rows.map((r) => {
     const clean = r.results.clean?.calledTarget;
@@ -108,6 +121,10 @@ export function robustnessMarkdown(rows: TranslationRobustnessRow[], conditions:
     });
     return `| ${r.id} | ${r.images} | ${cells.join(' | ')} |`;
   });
+  return `${head}\n${body.join('\n')}`;
+}
+
+export function robustnessMarkdown(rows: TranslationRobustnessRow[], conditions: string[], command: string): string {
   return `# Translation on degraded inputs
 
 Generated by \`${command}\` on ${new Date().toISOString().slice(0, 10)}. Each column re-makes the held-out test photos of the model's
@@ -119,8 +136,7 @@ A drop of more than 10 points from the clean column is in bold: on such photos t
 The \`real testB photos\` rows are the reference: the judge on the target domain's own test photos degraded the same way (no
 model), i.e. how much of a drop the judge itself puts on a soft or noisy photo of the real thing.
 
-${head}
-${body.join('\n')}
+${robustnessTable(rows, conditions)}
 `;
 }
 

@@ -37,6 +37,7 @@ import type { TrainerOptions } from './trainer';
 import type { CutOptions } from '../cut/trainer';
 import { cycleganIdName } from './model-id';
 import { shipThumbnails, sitePlaces } from '../../viz/thumbnail';
+import { CARD_CONDITIONS, referenceRow, robustnessTable, translatorRow, type TranslationRobustnessRow } from './robustness';
 import { curvePickSentence, manifestMetrics, measuredQualitySection, targetLines, type Targets } from './card';
 
 const MANIFEST = 'public/models/manifest.json';
@@ -141,8 +142,12 @@ async function main(): Promise<void> {
     const grid = path.join('docs', 'models', `${id}.png`);
     // the curve (and so the pick) saw only the first curve.limit test images: report the rest apart
     const { metrics: m } = await evaluateTranslator(ctx, model, d.direction, { gridFile: grid, gridImages: 8, log, unseenFrom: curve.limit ?? undefined });
-    await model.dispose();
     const [src, tgt] = d.direction === 'AtoB' ? (['A', 'B'] as const) : (['B', 'A'] as const);
+    // the same test photos as JPEGs, noisy and soft, beside the judge on the target's own photos degraded alike
+    const degraded = await translatorRow(ctx, model, d.direction, CARD_CONDITIONS.slice(1), { id })
+      .then((r) => ({ ...r, results: { clean: { calledTarget: m.calledTarget, calledOther: m.calledOther, edges: m.edges, detail: m.detail }, ...r.results } }));
+    const robustness = [await referenceRow(ctx, tgt, CARD_CONDITIONS), degraded];
+    await model.dispose();
     const reference = {
       realTarget: ctx.real[tgt].shares[tgt],
       inputsCalledTarget: ctx.real[src].shares[tgt],
@@ -187,7 +192,7 @@ async function main(): Promise<void> {
       card: `docs/models/${id}.md`,
     });
     entries.push(entry);
-    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, loadSize: st.state.loadSize as number | undefined, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, chosen: !!o.checkpoint, note: o.cardNote });
+    await writeCard({ e: entry, m, d, opts, methodLabel, lossNotes, loadSize: st.state.loadSize as number | undefined, steps: st.step, hours, judge: judge.meta, reference, curve, ckpt: ckDst, chosen: !!o.checkpoint, note: o.cardNote, robustness });
   }
   await upsertManifestEntries(entries, MANIFEST);
   log(`manifest: wrote ${entries.map((e) => e.id).join(', ')}`);
@@ -211,6 +216,8 @@ async function writeCard(a: {
   /** true when --checkpoint picked the shipped checkpoint instead of the best score */
   chosen: boolean;
   note?: string;
+  /** the judge on the target's real photos, then the model, under CARD_CONDITIONS */
+  robustness: TranslationRobustnessRow[];
 }): Promise<void> {
   const { e, m, d, opts, judge: j, reference: ref, curve } = a;
   const gaps = targetLines(m, d.to, d.targets);
@@ -240,6 +247,16 @@ async function writeCard(a: {
 | Data | ${e.training?.data}, ${opts.crop}px random crops${a.loadSize ? ` of images resized to ${a.loadSize}px` : ''} with flips |
 
 ${measuredQualitySection({ id: e.id, m, from: d.from, to: d.to, direction: d.direction, reference: ref, judge: j })}
+## On degraded photos
+
+${robustnessTable(a.robustness, CARD_CONDITIONS)}
+
+The test photos re-made as people's photos are (\`jpeg:60\`: JPEG quality 60; \`noise:8\`: Gaussian noise of 8 grey levels;
+\`blur:1\`: a Gaussian blur of 1 px at 256x256), translated and judged as above: the share called ${d.to} and, in brackets, the
+edge correlation with the photo the model was given. The first row is the judge on real ${d.to} test photos degraded the same
+way (no model): how much the judge itself marks such photos down. A drop of more than 10 points from clean is in bold. All
+models: [docs/translation-robustness.md](../translation-robustness.md).
+
 ## Learning curve
 
 ![learning curve](./${e.id}-curve.png)
