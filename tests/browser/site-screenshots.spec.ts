@@ -17,7 +17,7 @@ const OUT = path.resolve('docs/screenshots');
 const models = parseManifest(JSON.parse(readFileSync(path.resolve('public/models/manifest.json'), 'utf8'))).models;
 const translator = models.find((m) => m.id.includes('summer2winter')) ?? models.find((m) => m.task === 'translation');
 // The webcam's own use: a painting style live (the real-time photo -> Monet model).
-const webcamModel = models.find((m) => m.id === 'cyclegan-photo2monet') ?? translator;
+const webcamModel = models.find((m) => m.id === 'cut-photo2monet') ?? translator;
 const upscaler = models.find((m) => m.task === 'super-resolution' && m.scale === 4) ?? models.find((m) => m.task === 'super-resolution');
 const SUMMER = '/work/shared/datasets/cyclegan/summer2winter_landscapes/testA';
 
