@@ -132,9 +132,9 @@ source domain (at 256x256, as the site's evaluation does) with the named degrada
 \`noise:S\`: Gaussian noise of S grey levels, fixed seed per image; \`blur:S\`: Gaussian blur of S pixels; \`+\`: one after the
 other), translates them with the shipped ONNX model in onnxruntime-node and scores the translations with the dataset's
 256 px judge. Each cell: the share called the target domain, and in brackets the edge correlation with the (degraded) input.
-A drop of more than 10 points from the clean column is in bold: on such photos the model does not do what its card says.
-The \`real testB photos\` rows are the reference: the judge on the target domain's own test photos degraded the same way (no
-model), i.e. how much of a drop the judge itself puts on a soft or noisy photo of the real thing.
+A drop of more than 10 points from the clean column is in bold. The \`real testA/testB photos\` rows are the reference: the
+judge on the target domain's own test photos degraded the same way (no model), i.e. how much of a drop the judge itself puts
+on a soft, noisy or compressed photo of the real thing; read a model's drop against the reference row of its target domain.
 
 ${robustnessTable(rows, conditions)}
 `;
