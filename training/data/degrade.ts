@@ -355,14 +355,14 @@ export function downscale(img: FloatImage, s: number, method: ResizeMethod): Flo
 }
 
 /** Standard normal variate (Box-Muller) from the seeded Rng. */
-function gauss(rng: Rng): number {
+function gauss(rng: Pick<Rng, 'next'>): number {
   let u = rng.next();
   if (u < 1e-12) u = 1e-12;
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }
 
 /** Adds zero-mean Gaussian noise of `sigma` grey levels; `gray` uses one value for all three channels. */
-export function addGaussianNoise(img: FloatImage, sigma: number, gray: boolean, rng: Rng): FloatImage {
+export function addGaussianNoise(img: FloatImage, sigma: number, gray: boolean, rng: Pick<Rng, 'next'>): FloatImage {
   const out = new Float32Array(img.data);
   for (let i = 0; i < out.length; i += 3) {
     if (gray) {

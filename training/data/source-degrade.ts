@@ -7,7 +7,7 @@
  * translates the clean photo, so the student learns to give a degraded photo the teacher's
  * translation of the clean one. Every draw comes from the trainer's seeded Rng (exact resume).
  */
-import { gaussianBlur, jpegRoundTrip, toFloat, toUint8, type FloatImage } from './degrade';
+import { addGaussianNoise, gaussianBlur, jpegRoundTrip, toFloat, toUint8, type FloatImage } from './degrade';
 import type { Rng } from './unpaired';
 
 export interface SourceDegradeConfig {
@@ -37,17 +37,6 @@ export const SOURCE_DEGRADE: SourceDegradeConfig = {
 
 const uniform = (rng: Rng, [lo, hi]: [number, number]) => lo + (hi - lo) * rng.next();
 
-/** Zero-mean Gaussian noise of `sigma` grey levels (Box-Muller on the trainer's Rng); `gray`: one value for all three channels. */
-function addNoise(img: FloatImage, sigma: number, gray: boolean, rng: Rng): FloatImage {
-  const out = new Float32Array(img.data);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-  for (let i = 0; i < out.length; i += 3) {
-    const g = gray ? sigma * gauss() : 0;
-    for (let c = 0; c < 3; c++) out[i + c] += gray ? g : sigma * gauss();
-  }
-  return { width: img.width, height: img.height, data: out };
-}
-
 /** One crop through the chain; `rng` draws which steps and how strong. */
 async function degradeOne(img: FloatImage, rng: Rng, c: SourceDegradeConfig): Promise<FloatImage> {
   let blur = rng.next() < c.blurProb;
@@ -62,7 +51,7 @@ async function degradeOne(img: FloatImage, rng: Rng, c: SourceDegradeConfig): Pr
     const s = uniform(rng, c.blurSigma);
     x = gaussianBlur(x, s, s, 0);
   }
-  if (noise) x = addNoise(x, uniform(rng, c.noiseSigma), rng.next() < c.grayNoiseProb, rng);
+  if (noise) x = addGaussianNoise(x, uniform(rng, c.noiseSigma), rng.next() < c.grayNoiseProb, rng);
   if (jpeg) {
     const q = Math.round(uniform(rng, c.jpegQuality));
     x = toFloat(await jpegRoundTrip(toUint8(x), q));

@@ -65,6 +65,11 @@ const meanOf = (v: number[]) => {
   return f.length ? f.reduce((s, x) => s + x, 0) / f.length : NaN;
 };
 
+/** Test image `index` (256x256) degraded as `d`; the noise is seeded by the index, so every model (and the judge's reference) sees the same photo. */
+export function degradeTestInput(img: RgbImage, d: FixedDegradation[], index: number): Promise<RgbImage> {
+  return applyFixedDegradations(img, d, `translation-input:${index}`);
+}
+
 /** Judges a set of (input, output) pairs of one direction. */
 export async function scorePairs(ctx: EvalContext, direction: Direction, inputs: RgbImage[], outputs: RgbImage[], msPerImage = NaN, unseenFrom?: number): Promise<TranslationMetrics> {
   const { probs, features } = await judge(ctx.judge, outputs);
@@ -102,7 +107,7 @@ export async function evaluateTranslator(
   const m = Math.max(1, model.multipleOf);
   for (const [i, img] of src.entries()) {
     let x = await resizeRgb(img, 256, 256);
-    if (opts.degrade?.length) x = await applyFixedDegradations(x, opts.degrade, `translation-input:${i}`);
+    if (opts.degrade?.length) x = await degradeTestInput(x, opts.degrade, i);
     // A model that needs another multiple gets the nearest size it accepts; its output is scored at 256.
     const side = Math.max(m, Math.round(256 / m) * m);
     const t0 = performance.now();

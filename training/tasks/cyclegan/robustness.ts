@@ -15,13 +15,13 @@ import { promises as fs } from 'node:fs';
 import { Command } from 'commander';
 import { parseManifest, type ModelEntry } from '../../../lib/contract/manifest';
 import { initBackend } from '../../backends';
-import { applyFixedDegradations, describeFixedDegradations, parseFixedDegradations } from '../../data/degrade';
+import { parseFixedDegradations } from '../../data/degrade';
 import { resizeRgb } from '../../data/unpaired';
 import { classShares, judge } from '../../eval/translation/classifier';
 import { writeFileAtomic } from '../../io/atomic';
 import { resolveTranslator, type Translator } from '../../eval/cyclegan/translators';
 import { DATASETS_ROOT, getJudge, judgeDir, MANIFEST } from '../../eval/translation/command';
-import { evaluateTranslator, makeEvalContext, type Direction, type EvalContext } from '../../eval/translation/evaluate';
+import { degradeTestInput, evaluateTranslator, makeEvalContext, type Direction, type EvalContext } from '../../eval/translation/evaluate';
 import { loadJudgeData } from '../../eval/translation/judge-data';
 import { pct } from '../../eval/translation/metrics';
 
@@ -71,7 +71,7 @@ export async function referenceRow(ctx: EvalContext, target: 'A' | 'B', conditio
   const results: Record<string, RobustnessCell> = {};
   for (const condition of conditions) {
     const d = parseCondition(condition);
-    const seen = d ? await Promise.all(photos.map((p, k) => applyFixedDegradations(p, d, `translation-input:${k}`))) : photos;
+    const seen = d ? await Promise.all(photos.map((p, k) => degradeTestInput(p, d, k))) : photos;
     const s = classShares((await judge(ctx.judge, seen)).probs);
     results[condition] = { calledTarget: s[target], calledOther: s.other, edges: NaN, detail: NaN };
     o.log?.(`real test${target} photos ${condition}: called ${target} ${pct(s[target])}, other ${pct(s.other)}`);
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     return m;
   });
   const conditions: string[] = o.conditions.split(',').map((c: string) => c.trim());
-  for (const c of conditions) if (c !== 'clean') describeFixedDegradations(parseFixedDegradations(c)); // refuse a bad spec before any work
+  conditions.forEach(parseCondition); // refuse a bad spec before any work
   const rows = await measureTranslationRobustness({ models, conditions, manifest: o.manifest, limit: o.limit, log });
   const command = `npx tsx training/tasks/cyclegan/robustness.ts ${process.argv.slice(2).join(' ')}`.trim();
   await writeFileAtomic(o.out, robustnessMarkdown(rows, conditions, command));
