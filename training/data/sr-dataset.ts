@@ -67,6 +67,8 @@ export class Rng {
 export interface SrPair {
   hr: RgbImage;
   lr: RgbImage;
+  /** A teacher's upscaling of `lr` (HR size), the second target of a distilled run (training/tasks/sr/distill.ts). */
+  teacher?: RgbImage;
 }
 
 export interface SrDatasetOptions {
@@ -212,14 +214,16 @@ export function describeSrSources(sources: SrDataset['sources']): string {
 }
 
 /**
- * Samples a batch: NHWC float32 in [0,1], LR [n, p, p, 3] and HR [n, p*s, p*s, 3].
+ * Samples a batch: NHWC float32 in [0,1], LR [n, p, p, 3] and HR [n, p*s, p*s, 3], and the
+ * teacher's patches aligned with HR when every pair has one (a distilled run).
  * Augmentation: one of the 8 dihedral transforms (flips x rotations by 90 degrees).
  */
-export function sampleBatch(ds: SrDataset, rng: Rng, batch: number): { lr: Float32Array; hr: Float32Array } {
+export function sampleBatch(ds: SrDataset, rng: Rng, batch: number): { lr: Float32Array; hr: Float32Array; teacher?: Float32Array } {
   const { scale: s, patch: p } = ds;
   const P = p * s;
   const lr = new Float32Array(batch * p * p * 3);
   const hr = new Float32Array(batch * P * P * 3);
+  const teacher = ds.pairs.every((q) => q.teacher) ? new Float32Array(hr.length) : undefined;
   for (let b = 0; b < batch; b++) {
     const pair = ds.pairs[rng.int(ds.pairs.length)];
     const x = rng.int(pair.lr.width - p + 1);
@@ -227,8 +231,9 @@ export function sampleBatch(ds: SrDataset, rng: Rng, batch: number): { lr: Float
     const t = rng.int(8);
     copyPatch(pair.lr, x, y, p, t, lr, b * p * p * 3);
     copyPatch(pair.hr, x * s, y * s, P, t, hr, b * P * P * 3);
+    if (teacher) copyPatch(pair.teacher!, x * s, y * s, P, t, teacher, b * P * P * 3);
   }
-  return { lr, hr };
+  return teacher ? { lr, hr, teacher } : { lr, hr };
 }
 
 /** Copies a size x size patch at (x0, y0), transformed by dihedral transform t (0..7), into dst as [0,1] floats. */

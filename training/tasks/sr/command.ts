@@ -6,6 +6,7 @@ import { defaultDegradeConfig, parseFixedDegradations, parseRange, validateDegra
 import { emaFromCli } from '../../models/weight-average';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
+import { checkDistillOptions } from './distill';
 
 const SR_ROOT = path.resolve(repoRoot, '../shared/datasets/sr');
 const DEFAULT_DATA = path.join(SR_ROOT, 'T91');
@@ -90,6 +91,9 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--ema <decay>', 'decay of the exponential moving average of the weights kept beside them: validated, checkpointed and shipped instead of the last weights; default 0.999 for a new run, while a --resume keeps what the checkpoint has', num('--ema'))
     .option('--no-ema', 'keep no weight average')
     .option('--loss <kind>', 'pixel loss: l1 | mse (the squared error PSNR measures); a resume takes the flag, and the checkpoint records which loss each stretch of the run used (the model card lists them)', 'l1')
+    .option('--distill <teacher>', 'self-ensemble distillation: this model (manifest id, .onnx, tfjs model or run) upscales every training image once with its geometric self-ensemble, a second target beside HR (clean training only; e.g. the shipped model, with --init from its checkpoint)')
+    .option('--distill-ensemble <n>', "transforms of the teacher's self-ensemble: 1, 2, 4 or 8", int('--distill-ensemble'), 8)
+    .option('--distill-weight <w>', 'weight of the teacher target in (0, 1]: loss = (1 - w) x pixel(sr, hr) + w x pixel(sr, teacher)', num('--distill-weight'), 0.5)
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
@@ -165,6 +169,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         init: raw.init ? path.resolve(raw.init as string) : undefined,
         ema: emaFromCli(raw.ema as number | false | undefined, raw.resume as boolean),
         loss,
+        distill: raw.distill ? checkDistillOptions({ teacher: raw.distill as string, ensemble: raw.distillEnsemble as number, weight: raw.distillWeight as number }) : undefined,
         gan: raw.gan as boolean,
         ganLoss,
         advWeight: raw.advWeight as number,

@@ -40,7 +40,7 @@ function parseRange(r: string): Range {
 }
 
 /** Builds the runner that --model names. */
-export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | 'range' | 'tile' | 'backend'>, log: (s: string) => void): Promise<SrRunner> {
+export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | 'range' | 'tile' | 'backend'> & { threads?: number }, log: (s: string) => void): Promise<SrRunner> {
   const spec = o.model;
   const tile = o.tile || undefined;
   if (spec === 'bicubic') {
@@ -70,6 +70,7 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
       multipleOf: e.multipleOf,
       tile: tile ?? e.tile?.size,
       overlap: e.tile?.overlap,
+      threads: o.threads,
     });
   }
   const range = parseRange(o.range);
@@ -85,6 +86,7 @@ export async function resolveRunner(o: Pick<SrEvalOptions, 'model' | 'scale' | '
       inputRange: range,
       outputRange: range,
       tile,
+      threads: o.threads,
     });
     await s.release();
     return r;

@@ -22,12 +22,20 @@ import { buildDiscriminator, buildSrModel, srModelGrown, srOptionsOf, srScaleOf,
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
 import { tfjsRunner } from '../../eval/sr/runners';
 import { averagedName, checkDecay, WeightAverage } from '../../models/weight-average';
+import { attachTeacherTargets, checkDistillOptions, type DistillOptions } from './distill';
+import { resolveRunner } from './eval-command';
+import { nativeThreads } from '../../backends/native/ort';
 
 export type SrPixelLoss = 'l1' | 'mse';
 
 /** The pixel loss between an upscaled batch and its HR patches (mean over every value). */
 export function pixelLoss(kind: SrPixelLoss, sr: tf.Tensor, hr: tf.Tensor): tf.Scalar {
   return tf.tidy(() => (kind === 'mse' ? tf.mean(tf.squaredDifference(sr, hr)) : tf.mean(tf.abs(tf.sub(sr, hr)))) as tf.Scalar);
+}
+
+/** The distilled pixel loss (`--distill`): (1 - w) * pixel(sr, hr) + w * pixel(sr, teacher). */
+export function distillLoss(kind: SrPixelLoss, sr: tf.Tensor, hr: tf.Tensor, teacher: tf.Tensor, weight: number): tf.Scalar {
+  return tf.tidy(() => tf.add(tf.mul(1 - weight, pixelLoss(kind, sr, hr)), tf.mul(weight, pixelLoss(kind, sr, teacher))) as tf.Scalar);
 }
 
 export interface SrTrainOptions {
@@ -80,6 +88,12 @@ export interface SrTrainOptions {
    * PSNR step; on sr-quality-x2 it gained nothing, see training/tasks/sr/shipped.json).
    */
   loss?: SrPixelLoss;
+  /**
+   * Self-ensemble distillation (training/tasks/sr/distill.ts): a teacher's geometric self-ensemble
+   * of every training image is a second target beside HR. Clean (not degraded) training without
+   * --gan only; a resume takes the flags, like --loss.
+   */
+  distill?: DistillOptions;
   gan: boolean;
   ganLoss: 'bce' | 'lsgan';
   advWeight: number;
@@ -153,6 +167,10 @@ export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
 
 async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const log = o.log ?? ((s: string) => console.log(s));
+  if (o.distill) {
+    checkDistillOptions(o.distill);
+    if (o.degrade || o.gan) throw new Error('--distill works with clean training without --gan (the teacher sees the clean LR)');
+  }
   const report = await initBackend({ backend: o.backend, log });
   const ckptDir = path.join(o.out, 'checkpoints');
 
@@ -165,6 +183,17 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     skipLines.set(line, (skipLines.get(line) ?? 0) + 1);
   }
   for (const [line, n] of skipLines) log(n > 1 ? `${line} (in ${n} scale copies)` : line);
+  if (o.distill) {
+    const d = o.distill;
+    const teacher = await resolveRunner({ model: d.teacher, scale: o.scale, range: '0,1', tile: 0, backend: o.backend ?? 'auto', threads: nativeThreads() }, log);
+    try {
+      log(`distillation: teacher ${teacher.name} with a x${d.ensemble} self-ensemble, weight ${d.weight} (loss = ${1 - d.weight} x ${o.loss ?? 'l1'}(sr, hr) + ${d.weight} x ${o.loss ?? 'l1'}(sr, teacher))`);
+      const secs = await attachTeacherTargets(dataset, teacher, d.ensemble, log);
+      log(`distillation: teacher targets for ${dataset.pairs.length} images in ${secs.toFixed(0)} s`);
+    } finally {
+      await teacher.dispose?.();
+    }
+  }
 
   // A resumed run or an --init fine-tune keeps the architecture it was trained with (saved with
   // its weights), so changing the CLI defaults never breaks an old run; a new run builds one.
@@ -222,7 +251,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
   }
 
-  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, loss: o.loss ?? 'l1', degrade: o.degrade ?? null };
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, loss: o.loss ?? 'l1', degrade: o.degrade ?? null, distill: o.distill ?? null };
   if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
   let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0, backend: report.name };
@@ -324,13 +353,17 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     }
     const lr = learningRate(o, step, budgetFraction) * state.lrMult;
     setLr(gOpt, lr);
-    const { lr: lrData, hr: hrData } = o.degrade ? await sampleDegradedBatch(dataset, rng, o.batch, o.degrade, state.degradeStats!, log) : sampleBatch(dataset, rng, o.batch);
+    const { lr: lrData, hr: hrData, teacher: teacherData }: { lr: Float32Array; hr: Float32Array; teacher?: Float32Array } = o.degrade ? await sampleDegradedBatch(dataset, rng, o.batch, o.degrade, state.degradeStats!, log) : sampleBatch(dataset, rng, o.batch);
     const P = o.patch * o.scale;
     const x = tf.tensor4d(lrData, [o.batch, o.patch, o.patch, 3]);
     const y = tf.tensor4d(hrData, [o.batch, P, P, 3]);
+    const yt = teacherData ? tf.tensor4d(teacherData, [o.batch, P, P, 3]) : null;
     let lossValue: number;
     if (!discriminator || !dOpt) {
-      const loss = gOpt.minimize(() => pixelLoss(pixel, generator.apply(x, { training: true }) as tf.Tensor, y), true, vars)!;
+      const loss = gOpt.minimize(() => {
+        const sr = generator.apply(x, { training: true }) as tf.Tensor;
+        return yt && o.distill ? distillLoss(pixel, sr, y, yt, o.distill.weight) : pixelLoss(pixel, sr, y);
+      }, true, vars)!;
       lossValue = (await loss.data())[0];
       loss.dispose();
     } else {
@@ -359,6 +392,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     }
     x.dispose();
     y.dispose();
+    yt?.dispose();
 
     if (!Number.isFinite(lossValue)) {
       state.nanRollbacks++;
