@@ -15,6 +15,7 @@ import { loadSrDataset, Rng, sampleBatch } from '../../training/data/sr-dataset'
 import { DEFAULT_SR_ROOT } from '../../training/eval/sr/evaluate';
 import { bicubicRunner } from '../../training/eval/sr/runners';
 import { imresize } from '../../training/data/bicubic';
+import { tinySrOptions } from '../helpers/sr-options';
 
 const T91 = path.join(DEFAULT_SR_ROOT, 'T91');
 const haveData = existsSync(T91) && existsSync(path.join(DEFAULT_SR_ROOT, 'Set5'));
@@ -43,32 +44,8 @@ describe.skipIf(!haveData)('distillation on real images', () => {
   let dir: string;
   let data: string;
   const logs: string[] = [];
-  const base = (): SrTrainOptions => ({
-    tier: 'real-time',
-    scale: 2,
-    data,
-    out: '',
-    steps: 12,
-    batch: 4,
-    patch: 12,
-    lr: 3e-3,
-    lrMin: 1e-4,
-    schedule: 'cosine',
-    warmup: 0,
-    resume: false,
-    seed: 3,
-    backend: 'wasm',
-    features: [16, 8],
-    valEvery: 0,
-    ckptEvery: 0,
-    keep: 1,
-    gan: false,
-    ganLoss: 'bce',
-    advWeight: 5e-3,
-    dLr: 1e-4,
-    progress: false,
-    log: (s) => logs.push(s),
-  });
+  const base = (): SrTrainOptions =>
+    tinySrOptions(data, (s) => logs.push(s), { steps: 12, batch: 4, lr: 3e-3, lrMin: 1e-4, warmup: 0, seed: 3, valSet: undefined, ckptEvery: 0, keep: 1 });
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-sr-distill-'));

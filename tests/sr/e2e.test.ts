@@ -18,6 +18,7 @@ import { DEFAULT_SR_ROOT, evaluateSet } from '../../training/eval/sr/evaluate';
 import { onnxRunner, tfjsRunner } from '../../training/eval/sr/runners';
 import { resolveRunner } from '../../training/tasks/sr/eval-command';
 import { describeSrSchedule } from '../../training/tasks/sr/ship';
+import { tinySrOptions } from '../helpers/sr-options';
 
 const T91 = path.join(DEFAULT_SR_ROOT, 'T91');
 const haveData = existsSync(T91) && existsSync(path.join(DEFAULT_SR_ROOT, 'Set5'));
@@ -26,34 +27,7 @@ describe.skipIf(!haveData)('SR end to end', () => {
   let dir: string;
   let data: string;
   const logs: string[] = [];
-  const base = (): SrTrainOptions => ({
-    tier: 'real-time',
-    scale: 2,
-    data,
-    out: '',
-    steps: 6,
-    batch: 2,
-    patch: 12,
-    lr: 1e-3,
-    lrMin: 1e-5,
-    schedule: 'cosine',
-    warmup: 2,
-    resume: false,
-    seed: 7,
-    backend: 'wasm',
-    features: [16, 8],
-    valSet: 'Set5',
-    valEvery: 0,
-    valLimit: 1,
-    ckptEvery: 3,
-    keep: 2,
-    gan: false,
-    ganLoss: 'bce',
-    advWeight: 5e-3,
-    dLr: 1e-4,
-    progress: false,
-    log: (s) => logs.push(s),
-  });
+  const base = (): SrTrainOptions => tinySrOptions(data, (s) => logs.push(s));
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-sr-e2e-'));
