@@ -92,7 +92,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
   const ckpt = await findLatestCheckpoint(path.join(o.run, 'checkpoints'));
   if (!ckpt) throw new Error(`no checkpoint in ${o.run}/checkpoints`);
   const { step, state } = await readCheckpointState(ckpt);
-  const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; loss?: string; history?: SrScheduleStretch[] };
+  const opts = state.options as { tier: 'real-time' | 'quality'; degrade?: Record<string, unknown> | null; scale: number; gan: boolean; patch: number; batch: number; data?: string; init?: string | null; loss?: string; history?: SrScheduleStretch[]; distill?: { teacher: string; ensemble: number; weight: number } | null };
   const elapsed = (state.elapsedSeconds as number) ?? 0;
   // The weight average when the run kept one (what its validation scored), else the trained weights.
   const folder = (await findGeneratorFolder(ckpt))!;
@@ -162,7 +162,7 @@ export async function shipSr(o: ShipOptions): Promise<{ entry: ModelEntryInput; 
       backend: state.backend ? `tfjs ${state.backend} (Node, 2 shared CPU cores)` : (o.backendLabel ?? 'tfjs wasm (Node, 1 thread, 2 shared CPU cores)'),
       notes:
         o.notes ??
-        `${describeSrSchedule(opts)}, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${ema ? `; shipped weights: EMA (decay ${ema.decay}) over the last ${ema.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}`,
+        `${describeSrSchedule(opts)}, cosine LR${opts.gan ? ', adversarial fine-tune' : ''}${ema ? `; shipped weights: EMA (decay ${ema.decay}) over the last ${ema.updates} steps` : ''}${opts.degrade ? `; degradations ${JSON.stringify(opts.degrade)}` : ''}${opts.distill ? `; self-ensemble distillation: ${opts.distill.teacher}'s x${opts.distill.ensemble} geometric self-ensemble of every training image as a second target (weight ${opts.distill.weight})` : ''}`,
     },
     quality,
     card: `docs/models/${o.id}.md`,
