@@ -16,6 +16,7 @@ import { runSrEval } from '../../training/tasks/sr/eval-command';
 import { DEFAULT_DEGRADE, parseFixedDegradations } from '../../training/data/degrade';
 import { withJpeg60 } from '../../training/tasks/sr/ship';
 import { parseModelEntry, SR_METRIC_KEYS } from '../../lib/contract/manifest';
+import { tinySrOptions } from '../helpers/sr-options';
 
 const T91 = path.join(DEFAULT_SR_ROOT, 'T91');
 const BSD200 = path.join(DEFAULT_SR_ROOT, 'BSD200');
@@ -35,36 +36,19 @@ describe.skipIf(!haveData)('SR photo tier end to end', () => {
   });
 
   it('trains on degraded LR, exports, and evaluates on JPEG-60 LR', async () => {
-    const o: SrTrainOptions = {
-      tier: 'real-time',
-      scale: 2,
-      data: path.join(dir, 'data'),
+    const o: SrTrainOptions = tinySrOptions(path.join(dir, 'data'), (s) => logs.push(s), {
       out: path.join(dir, 'run'),
       steps: 4,
-      batch: 2,
-      patch: 12,
-      lr: 1e-3,
-      lrMin: 1e-5,
-      schedule: 'cosine',
       warmup: 1,
-      resume: false,
       seed: 3,
-      backend: 'wasm',
       features: [8, 8],
-      valSet: 'Set5',
       valEvery: 2,
-      valLimit: 1,
       ckptEvery: 2,
       keep: 1,
-      gan: false,
-      ganLoss: 'bce',
       advWeight: 0,
-      dLr: 1e-4,
-      progress: false,
       degrade: { ...DEFAULT_DEGRADE, cleanProb: 0.2, secondProb: 0.5 },
       valDegrade: parseFixedDegradations('jpeg:60'),
-      log: (s) => logs.push(s),
-    };
+    });
     // Stopped (as by SIGTERM) after step 1: checkpointed there, then resumed to the end.
     const stop = new AbortController();
     const first = await trainSr({ ...o, abort: stop.signal, onStep: ({ step }) => step === 1 && stop.abort() });

@@ -6,7 +6,6 @@ import { defaultDegradeConfig, parseFixedDegradations, parseRange, validateDegra
 import { emaFromCli } from '../../models/weight-average';
 import { trainSr, type SrTrainOptions } from './train';
 import { runSrEval } from './eval-command';
-import { checkDistillOptions } from './distill';
 
 const SR_ROOT = path.resolve(repoRoot, '../shared/datasets/sr');
 const DEFAULT_DATA = path.join(SR_ROOT, 'T91');
@@ -169,7 +168,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         init: raw.init ? path.resolve(raw.init as string) : undefined,
         ema: emaFromCli(raw.ema as number | false | undefined, raw.resume as boolean),
         loss,
-        distill: raw.distill ? checkDistillOptions({ teacher: raw.distill as string, ensemble: raw.distillEnsemble as number, weight: raw.distillWeight as number }) : undefined,
+        distill: raw.distill ? { teacher: raw.distill as string, ensemble: raw.distillEnsemble as number, weight: raw.distillWeight as number } : undefined,
         gan: raw.gan as boolean,
         ganLoss,
         advWeight: raw.advWeight as number,

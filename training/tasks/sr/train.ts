@@ -162,15 +162,16 @@ function variablesOf(model: tfl.LayersModel): tf.Variable[] {
 
 /** Trains an SR model; refuses a run folder another live process is writing (training/checkpoint/lock). */
 export async function trainSr(o: SrTrainOptions): Promise<SrTrainResult> {
+  // refuse impossible distillation options before the run folder is touched
+  if (o.distill) {
+    checkDistillOptions(o.distill);
+    if (o.degrade || o.gan) throw new Error('--distill works with clean training without --gan (the teacher sees the clean LR)');
+  }
   return withRunLock(o.out, () => trainSrLocked(o), { log: o.log ?? ((s: string) => console.log(s)) });
 }
 
 async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const log = o.log ?? ((s: string) => console.log(s));
-  if (o.distill) {
-    checkDistillOptions(o.distill);
-    if (o.degrade || o.gan) throw new Error('--distill works with clean training without --gan (the teacher sees the clean LR)');
-  }
   const report = await initBackend({ backend: o.backend, log });
   const ckptDir = path.join(o.out, 'checkpoints');
 
