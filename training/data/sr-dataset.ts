@@ -95,6 +95,43 @@ export interface SrDataset {
   margin: number;
   /** Indices of pairs on which a degradation failed: never drawn again (see sampleDegradedBatch). */
   failed?: Map<number, string>;
+  /**
+   * How a patch's image is drawn: `image` (default) gives every image (and scale copy) the same
+   * share of patches, so a small T91 picture is sampled as often as a 481x321 BSD200 photo;
+   * `area` draws images in proportion to their patch positions, i.e. every LR pixel equally
+   * (VDSR's dense patch extraction), which puts the training mix on the larger photos.
+   */
+  sampleBy?: SrSampling;
+  /** Cumulative patch-position counts of `pairs`, made on the first `area` draw. */
+  areaCdf?: Float64Array;
+}
+
+export type SrSampling = 'image' | 'area';
+export const SR_SAMPLINGS: readonly SrSampling[] = ['image', 'area'];
+
+/** Index of the pair the next patch comes from (see SrDataset.sampleBy); one Rng draw either way. */
+export function drawPairIndex(ds: SrDataset, rng: Rng): number {
+  if ((ds.sampleBy ?? 'image') === 'image') return rng.int(ds.pairs.length);
+  const cdf = (ds.areaCdf ??= patchPositionCdf(ds));
+  const u = rng.next() * cdf[cdf.length - 1];
+  let lo = 0;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cdf[mid] > u) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function patchPositionCdf(ds: SrDataset): Float64Array {
+  const cdf = new Float64Array(ds.pairs.length);
+  let total = 0;
+  ds.pairs.forEach((q, i) => {
+    total += Math.max(1, q.lr.width - ds.patch + 1) * Math.max(1, q.lr.height - ds.patch + 1);
+    cdf[i] = total;
+  });
+  return cdf;
 }
 
 /** One training folder; `prescale` < 1 downscales its images first (MATLAB bicubic, antialiased). */
@@ -225,7 +262,7 @@ export function sampleBatch(ds: SrDataset, rng: Rng, batch: number): { lr: Float
   const hr = new Float32Array(batch * P * P * 3);
   const teacher = ds.pairs.every((q) => q.teacher) ? new Float32Array(hr.length) : undefined;
   for (let b = 0; b < batch; b++) {
-    const pair = ds.pairs[rng.int(ds.pairs.length)];
+    const pair = ds.pairs[drawPairIndex(ds, rng)];
     const x = rng.int(pair.lr.width - p + 1);
     const y = rng.int(pair.lr.height - p + 1);
     const t = rng.int(8);
@@ -292,7 +329,7 @@ export async function sampleDegradedBatch(
   for (let b = 0; b < batch; b++) {
     for (let attempt = 0; ; attempt++) {
       if (ds.failed.size >= ds.pairs.length) throw new Error(`every training image failed to degrade (first: ${[...ds.failed.values()][0]})`);
-      const index = rng.int(ds.pairs.length);
+      const index = drawPairIndex(ds, rng);
       if (ds.failed.has(index)) continue;
       const pair = ds.pairs[index];
       const t = rng.int(8);

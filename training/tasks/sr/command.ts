@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { repoRoot } from '../../eval/sr/evaluate';
-import { expandDataAliases, parseSrSources, withScaleAugmentation } from '../../data/sr-dataset';
+import { expandDataAliases, parseSrSources, SR_SAMPLINGS, withScaleAugmentation, type SrSampling } from '../../data/sr-dataset';
 import { defaultDegradeConfig, parseFixedDegradations, parseRange, validateDegradeConfig, type DegradeConfig, type ResizeMethod } from '../../data/degrade';
 import { emaFromCli } from '../../models/weight-average';
 import { trainSr, type SrTrainOptions } from './train';
@@ -93,6 +93,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--distill <teacher>', 'self-ensemble distillation: this model (manifest id, .onnx, tfjs model or run) upscales every training image once with its geometric self-ensemble, a second target beside HR (clean training only; e.g. the shipped model, with --init from its checkpoint)')
     .option('--distill-ensemble <n>', "transforms of the teacher's self-ensemble: 1, 2, 4 or 8", int('--distill-ensemble'), 8)
     .option('--distill-weight <w>', 'weight of the teacher target in (0, 1]: loss = (1 - w) x pixel(sr, hr) + w x pixel(sr, teacher)', num('--distill-weight'), 0.5)
+    .option('--sample-by <how>', 'draw training patches per image (every image and scale copy equally) or per area (every LR pixel equally, VDSR-style: more patches from the larger photos)', 'image')
     .option('--gan', 'SRGAN fine-tune: L1 content + adversarial loss with a discriminator (use with --init)', false)
     .option('--gan-loss <kind>', 'bce (vanilla GAN) | lsgan', 'bce')
     .option('--adv-weight <x>', 'weight of the adversarial term against L1', num('--adv-weight'), 5e-3)
@@ -129,6 +130,8 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
       const loss = raw.loss as string;
       if (loss !== 'l1' && loss !== 'mse') throw new Error(`--loss must be l1 or mse, got "${loss}"`);
       const valSet = raw.valSet as string;
+      const sampleBy = raw.sampleBy as SrSampling;
+      if (!SR_SAMPLINGS.includes(sampleBy)) throw new Error(`--sample-by must be ${SR_SAMPLINGS.join(' or ')}, got "${sampleBy}"`);
       const skip = raw.skip as string | undefined;
       if (skip !== undefined && skip !== 'bicubic' && skip !== 'nearest') throw new Error(`--skip must be bicubic or nearest, got "${skip}"`);
       const degrade = degrading ? degradeConfigFromOptions(raw, scale) : undefined;
@@ -169,6 +172,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
         ema: emaFromCli(raw.ema as number | false | undefined, raw.resume as boolean),
         loss,
         distill: raw.distill ? { teacher: raw.distill as string, ensemble: raw.distillEnsemble as number, weight: raw.distillWeight as number } : undefined,
+        sampleBy,
         gan: raw.gan as boolean,
         ganLoss,
         advWeight: raw.advWeight as number,

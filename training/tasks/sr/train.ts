@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../../io/atomic';
 import { watchInterrupts } from '../../checkpoint/interrupt';
 import { withRunLock } from '../../checkpoint/lock';
 import { refuseChangedNetwork } from '../../checkpoint/resume-options';
-import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSource } from '../../data/sr-dataset';
+import { describeSrSources, loadSrDataset, Rng, sampleBatch, sampleDegradedBatch, type DegradeStats, type SrDataset, type SrSampling, type SrSource } from '../../data/sr-dataset';
 import { describeFixedDegradations, type DegradeConfig, type FixedDegradation } from '../../data/degrade';
 import { buildDiscriminator, buildSrModel, srModelGrown, srOptionsOf, srScaleOf, type SrSkip, type SrTier } from '../../models/sr';
 import { evaluatePairs, loadBenchmarkPairs, type BenchmarkPair } from '../../eval/sr/evaluate';
@@ -94,6 +94,8 @@ export interface SrTrainOptions {
    * --gan only; a resume takes the flags, like --loss.
    */
   distill?: DistillOptions;
+  /** How patches are drawn from the images: per image (default) or per pixel (see SrDataset.sampleBy). */
+  sampleBy?: SrSampling;
   gan: boolean;
   ganLoss: 'bce' | 'lsgan';
   advWeight: number;
@@ -176,6 +178,8 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
   const ckptDir = path.join(o.out, 'checkpoints');
 
   const dataset: SrDataset = await loadSrDataset(o.data, { scale: o.scale, patch: o.patch, limit: o.limit, margin: o.degrade ? DEGRADE_MARGIN : 0 });
+  dataset.sampleBy = o.sampleBy ?? 'image';
+  if (dataset.sampleBy === 'area') log('patches drawn per area: every LR pixel of the training images equally (--sample-by area)');
   log(`data: ${describeSrSources(dataset.sources)}; ${describeLoadReport({ ...dataset.report, label: 'total' })}`);
   // The scale-augmented copies of one folder skip the same file for the same reason: one line each.
   const skipLines = new Map<string, number>();
@@ -252,7 +256,7 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
     log(`weight average (EMA) of the generator, decay ${emaDecay}${savedEma ? '' : latest ? ', started at the resumed weights' : ''}`);
   }
 
-  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, loss: o.loss ?? 'l1', degrade: o.degrade ?? null, distill: o.distill ?? null };
+  const archOptions = { tier: o.tier, scale: o.scale, features: o.features ?? null, blocks: o.blocks ?? null, skip: o.skip ?? null, data: describeSrSources(dataset.sources), init: o.init ? path.basename(o.init) : null, gan: o.gan, patch: o.patch, batch: o.batch, loss: o.loss ?? 'l1', degrade: o.degrade ?? null, distill: o.distill ?? null, sampleBy: dataset.sampleBy };
   if (o.degrade) log(`degradations: ${JSON.stringify(o.degrade)}`);
   let step = 0;
   let state: TrainState = { rng: new Rng(o.seed).state(), lrMult: 1, elapsedSeconds: 0, options: archOptions, valHistory: [], nanRollbacks: 0, backend: report.name };
