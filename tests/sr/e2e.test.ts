@@ -141,6 +141,12 @@ describe.skipIf(!haveData)('SR end to end', () => {
     expect(logs.some((l) => /--init 1 -> 2 residual blocks: \d+ layers copied; new: block1_conv1; started as the identity: block1_conv2$/.test(l))).toBe(true);
     expect((await loadLayersModel(path.join(dir, 'q2', 'model'))).getLayer('block1_conv2').getWeights()[0].shape).toEqual([3, 3, 8, 8]);
     await expect(trainSr({ ...q, blocks: 1, out: path.join(dir, 'q3'), init: path.join(dir, 'q2') })).rejects.toThrow(/cannot have fewer/);
+    // ... and wider: the trained channels keep their weights, the new ones start unseen.
+    logs.length = 0;
+    const wider = await trainSr({ ...q, features: [10], blocks: 2, out: path.join(dir, 'q2w'), init: path.join(dir, 'q2') });
+    expect(wider.step).toBe(2);
+    expect(logs.some((l) => /--init 8 -> 10 features: 0 layers copied; widened \(trained weights kept, new channels unseen by the old ones\): head, block0_conv1, .*tail_conv$/.test(l))).toBe(true);
+    expect((await loadLayersModel(path.join(dir, 'q2w', 'model'))).getLayer('block1_conv2').getWeights()[0].shape).toEqual([3, 3, 10, 10]);
   }, 240_000);
 
   it('keeps a weight average (--ema): validated beside the trained weights, checkpointed, resumed exactly, exported', async () => {

@@ -2,7 +2,8 @@
  * srModelGrown: an SR network rebuilt at another scale keeps every scale-free layer's weights
  * (head, residual blocks, body conv; the real-time tier's convs) and starts only the sub-pixel
  * tail fresh, so an x4 run can start from a trained x2 model (EDSR's x2 -> x4 initialisation);
- * rebuilt deeper, its new residual blocks start as the identity, so it computes what the source did.
+ * rebuilt deeper, its new residual blocks start as the identity, so it computes what the source did;
+ * rebuilt wider, its new channels start unseen by the old ones, so it computes what the source did.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -67,5 +68,36 @@ describe('srModelGrown', () => {
     expect(() => srModelGrown(model, { blocks: 3 })).toThrow(/cannot have fewer/);
     const rt = buildSrModel({ tier: 'real-time', scale: 2, features: [8, 4], seed: 1 });
     expect(() => srModelGrown(rt, { blocks: 2 })).toThrow(/only a quality-tier/);
+  });
+
+  it('wider: trained weights kept in the old channels, same output, and the new channels learn', () => {
+    const src = buildSrModel({ tier: 'quality', scale: 2, features: [6], blocks: 2, seed: 3 });
+    const { model, copied, fresh, identity, widened } = srModelGrown(src, { features: 9, blocks: 3 }, 7);
+    expect(srOptionsOf(model)).toMatchObject({ tier: 'quality', scale: 2, features: [9], blocks: 3 });
+    expect(widened.sort()).toEqual(['block0_conv1', 'block0_conv2', 'block1_conv1', 'block1_conv2', 'body_conv', 'head', 'tail_conv'].sort());
+    expect(copied).toEqual([]);
+    expect(identity).toEqual(['block2_conv2']);
+    expect(fresh).toEqual(['block2_conv1']);
+    // The old corner of every widened kernel is the trained kernel.
+    const a = src.getLayer('block1_conv1').getWeights()[0]!;
+    const b = model.getLayer('block1_conv1').getWeights()[0]!;
+    expect(b.shape).toEqual([3, 3, 9, 9]);
+    expect(Array.from(tf.slice(b, [0, 0, 0, 0], [3, 3, 6, 6]).dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(tf.max(tf.abs(tf.slice(b, [0, 0, 6, 0], [3, 3, 3, 6]))).dataSync()[0]).toBe(0);
+    expect(tf.max(tf.abs(tf.slice(b, [0, 0, 0, 6], [3, 3, 9, 3]))).dataSync()[0]).toBeGreaterThan(0);
+    const x = tf.randomUniform([1, 9, 11, 3], 0, 1, 'float32', 4);
+    const y0 = src.predict(x) as tf.Tensor;
+    const y1 = model.predict(x) as tf.Tensor;
+    expect(tf.max(tf.abs(tf.sub(y0, y1))).dataSync()[0]).toBeLessThan(1e-5);
+    // The zeroed fan-out of the new channels into the tail gets a gradient on the first step.
+    const kernel = model.getLayer('tail_conv').trainableWeights[0]!;
+    const { grads } = tf.variableGrads(() => tf.mean(tf.square(model.apply(x) as tf.Tensor)) as tf.Scalar, [kernel.read() as tf.Variable]);
+    const g = Object.values(grads)[0]!;
+    expect(tf.max(tf.abs(tf.slice(g, [0, 0, 6, 0], [3, 3, 3, 12]))).dataSync()[0]).toBeGreaterThan(0);
+    // Wider and another scale: the tail starts fresh (its channels mean other sub-pixel phases).
+    expect(srModelGrown(src, { features: 8, scale: 4 }).fresh).toEqual(['tail_conv']);
+    expect(() => srModelGrown(model, { features: 8 })).toThrow(/cannot have fewer \(asked for 8\)/);
+    const rt = buildSrModel({ tier: 'real-time', scale: 2, features: [8, 4], seed: 1 });
+    expect(() => srModelGrown(rt, { features: 9 })).toThrow(/deepened or widened/);
   });
 });

@@ -178,17 +178,30 @@ export function srOptionsOf(model: tfl.LayersModel): Required<Omit<SrModelOption
  * after the trained ones with their second conv zeroed, so each new block starts as the identity
  * and the deeper network computes exactly what the source did (zero-init residual branches, as
  * in Goyal et al. 2017 / Net2Net's function-preserving growth); training then grows them.
+ * Wider (quality tier, `features` above the source's): every conv keeps its trained weights in
+ * the old channels; the new output channels start with the fresh layer's random init and every
+ * weight that reads a new channel into an old one is zero, so the new channels compute something
+ * but nothing old sees them yet: the wider network computes exactly what the source did, and the
+ * zero weights get gradients from the first step (Net2Net-style widening with zeroed fan-out).
  */
-export function srModelGrown(source: tfl.LayersModel, to: { scale?: number; blocks?: number }, seed?: number): { model: tfl.LayersModel; copied: string[]; fresh: string[]; identity: string[] } {
+export function srModelGrown(
+  source: tfl.LayersModel,
+  to: { scale?: number; blocks?: number; features?: number },
+  seed?: number,
+): { model: tfl.LayersModel; copied: string[]; fresh: string[]; identity: string[]; widened: string[] } {
   const o = srOptionsOf(source);
   const scale = to.scale ?? o.scale;
   const blocks = to.blocks ?? o.blocks;
-  if (blocks !== o.blocks && o.tier !== 'quality') throw new Error(`${source.name}: only a quality-tier network (residual blocks) can be deepened`);
+  const width = to.features ?? o.features[0];
+  if ((blocks !== o.blocks || width !== o.features[0]) && o.tier !== 'quality') throw new Error(`${source.name}: only a quality-tier network (residual blocks) can be deepened or widened`);
   if (blocks < o.blocks) throw new Error(`${source.name} has ${o.blocks} residual blocks; a network started from it cannot have fewer (asked for ${blocks})`);
-  const model = buildSrModel({ ...o, scale, blocks, name: source.name.replace(/x\d$/, `x${scale}`), seed });
+  if (width < o.features[0]) throw new Error(`${source.name} has ${o.features[0]} features; a network started from it cannot have fewer (asked for ${width})`);
+  const features = o.tier === 'quality' ? [width] : o.features;
+  const model = buildSrModel({ ...o, scale, blocks, features, name: source.name.replace(/x\d$/, `x${scale}`), seed });
   const copied: string[] = [];
   const fresh: string[] = [];
   const identity: string[] = [];
+  const widened: string[] = [];
   for (const layer of model.layers) {
     if (!layer.trainable || !layer.getWeights().length) continue;
     const from = source.layers.find((l) => l.name === layer.name);
@@ -197,6 +210,12 @@ export function srModelGrown(source: tfl.LayersModel, to: { scale?: number; bloc
     if (w.length === mine.length && w.every((t, i) => t.shape.join() === mine[i]!.shape.join())) {
       layer.setWeights(w);
       copied.push(layer.name);
+    } else if (width > o.features[0] && !(layer.name === 'tail_conv' && scale !== o.scale) && w.length === mine.length && w.every((t, i) => fitsInside(t.shape, mine[i]!.shape))) {
+      // (The tail's sub-pixel channels mean other phases at another scale: that tail starts fresh.)
+      const wide = w.map((t, i) => widenedWeight(t, mine[i]!));
+      layer.setWeights(wide);
+      tf.dispose(wide);
+      widened.push(layer.name);
     } else if (!from && /^block\d+_conv2$/.test(layer.name)) {
       const zeros = mine.map((t) => tf.zerosLike(t));
       layer.setWeights(zeros);
@@ -204,7 +223,36 @@ export function srModelGrown(source: tfl.LayersModel, to: { scale?: number; bloc
       identity.push(layer.name);
     } else fresh.push(layer.name);
   }
-  return { model, copied, fresh, identity };
+  return { model, copied, fresh, identity, widened };
+}
+
+/** Same rank, same kernel size, no dimension smaller: a trained weight that a wider layer can hold. */
+function fitsInside(small: number[], big: number[]): boolean {
+  if (small.length !== big.length) return false;
+  if (small.length === 4 && (small[0] !== big[0] || small[1] !== big[1])) return false;
+  return small.every((d, i) => d <= big[i]!);
+}
+
+/**
+ * A conv kernel [k, k, in, out] or bias [out] of a widened layer: the trained values in the old
+ * [in, out] corner, zero where a new input channel feeds an old output, the fresh init elsewhere
+ * (new output channels, so they are not dead).
+ */
+function widenedWeight(trained: tf.Tensor, fresh: tf.Tensor): tf.Tensor {
+  const t = trained.dataSync();
+  const out = Float32Array.from(fresh.dataSync());
+  if (trained.rank === 1) {
+    out.set(t);
+    return tf.tensor1d(out);
+  }
+  const [kh, kw, inOld, outOld] = trained.shape as [number, number, number, number];
+  const [, , inNew, outNew] = fresh.shape as [number, number, number, number];
+  for (let p = 0; p < kh * kw; p++) {
+    for (let i = 0; i < inNew; i++) {
+      for (let c = 0; c < outOld; c++) out[(p * inNew + i) * outNew + c] = i < inOld ? t[(p * inOld + i) * outOld + c]! : 0;
+    }
+  }
+  return tf.tensor4d(out, [kh, kw, inNew, outNew]);
 }
 
 /** SRGAN-style discriminator: conv-LeakyReLU stages with stride-2 downsampling, global average pool, one logit. */

@@ -77,7 +77,7 @@ export function registerSrCommands(train: Command, evaluate: Command): void {
     .option('--resume', 'continue from the newest checkpoint in <out>/checkpoints', false)
     .option('--seed <n>', 'PRNG seed of the patch sampler', int('--seed'), 1)
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, ...)')
-    .option('--features <list>', 'real-time: conv widths (default 64,32,32,32); quality: feature width, e.g. 48', list)
+    .option('--features <list>', 'real-time: conv widths (default 64,32,32,32); quality: feature width, e.g. 48; with --init, more than the source has widens it (the new channels start unseen by the old ones)', list)
     .option('--blocks <n>', 'quality tier: residual blocks; with --init, more than the source has grows it deeper (the new blocks start as the identity)', int('--blocks'))
     .option('--skip <kind>', 'global skip the network adds its residual to: bicubic (default) | nearest (the session-1/2 models)')
     .option('--val-set <name>', 'benchmark set for validation PSNR (Set5, Set14, BSD100; "none" to skip)', 'Set5')

@@ -217,23 +217,36 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       } finally {
         asked.dispose();
       }
-    } else if (o.features || o.skip) log(`--features/--skip are ignored: the generator comes from ${source}`);
+    } else if ((o.features && o.tier !== 'quality') || o.skip) log(`${o.skip ? '--skip' : '--features'} is ignored: the generator comes from ${source}`);
     log(`${latest ? 'architecture' : 'architecture and weights'} from ${source}`);
   } else {
     generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
   }
   const modelScale = srScaleOf(generator);
   if (source && modelScale !== o.scale && latest) throw new Error(`${source} is a x${modelScale} model, but --scale is ${o.scale}`);
-  const sourceBlocks = source && !latest ? srOptionsOf(generator).blocks : undefined;
-  const deeper = sourceBlocks !== undefined && o.blocks !== undefined && o.blocks !== sourceBlocks;
-  if (source && !latest && (modelScale !== o.scale || deeper)) {
+  const sourceArch = source && !latest ? srOptionsOf(generator) : undefined;
+  const deeper = sourceArch !== undefined && o.blocks !== undefined && o.blocks !== sourceArch.blocks;
+  const width = sourceArch?.tier === 'quality' && o.features?.length ? o.features[0] : undefined;
+  const wider = sourceArch !== undefined && width !== undefined && width !== sourceArch.features[0];
+  if (source && !latest && (modelScale !== o.scale || deeper || wider)) {
     // --init from another scale: the body is scale-free, only the sub-pixel tail starts fresh;
-    // --init with more --blocks: the new blocks start as the identity (same function, more capacity).
-    const grown = srModelGrown(generator, { scale: o.scale, blocks: o.blocks }, o.seed);
+    // --init with more --blocks: the new blocks start as the identity (same function, more capacity);
+    // --init with more --features: the new channels start unseen by the old ones (same function).
+    const grown = srModelGrown(generator, { scale: o.scale, blocks: o.blocks, features: width }, o.seed);
     generator.dispose();
     generator = grown.model;
-    const changes = [modelScale !== o.scale && `x${modelScale} -> x${o.scale}`, deeper && `${sourceBlocks} -> ${o.blocks} residual blocks`].filter(Boolean).join(', ');
-    log(`--init ${changes}: ${grown.copied.length} layers copied${grown.fresh.length ? `; new: ${grown.fresh.join(', ')}` : ''}${grown.identity.length ? `; started as the identity: ${grown.identity.join(', ')}` : ''}`);
+    const changes = [
+      modelScale !== o.scale && `x${modelScale} -> x${o.scale}`,
+      deeper && `${sourceArch!.blocks} -> ${o.blocks} residual blocks`,
+      wider && `${sourceArch!.features[0]} -> ${width} features`,
+    ].filter(Boolean).join(', ');
+    const parts = [
+      `${grown.copied.length} layers copied`,
+      grown.widened.length && `widened (trained weights kept, new channels unseen by the old ones): ${grown.widened.join(', ')}`,
+      grown.fresh.length && `new: ${grown.fresh.join(', ')}`,
+      grown.identity.length && `started as the identity: ${grown.identity.join(', ')}`,
+    ].filter(Boolean);
+    log(`--init ${changes}: ${parts.join('; ')}`);
   }
   const discriminator = o.gan ? buildDiscriminator() : null;
   const gOpt = adam(o.lr, 0.9, 0.999, 1e-8);
