@@ -217,7 +217,11 @@ async function trainSrLocked(o: SrTrainOptions): Promise<SrTrainResult> {
       } finally {
         asked.dispose();
       }
-    } else if ((o.features && o.tier !== 'quality') || o.skip) log(`${o.skip ? '--skip' : '--features'} is ignored: the generator comes from ${source}`);
+    } else {
+      // A quality --init takes --features as a width to grow to (below); these flags cannot apply.
+      const ignored = [o.features && o.tier !== 'quality' && '--features', o.skip && '--skip'].filter(Boolean);
+      if (ignored.length) log(`${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} ignored: the generator comes from ${source}`);
+    }
     log(`${latest ? 'architecture' : 'architecture and weights'} from ${source}`);
   } else {
     generator = buildSrModel({ tier: o.tier, scale: o.scale, features: o.features, blocks: o.blocks, skip: o.skip, name: 'generator', seed: o.seed });
